@@ -1,0 +1,5 @@
+"""``python -m rmpredict`` (also ``accelerate launch -m rmpredict ...``)."""
+
+from rmpredict.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,46 @@
+"""Bundled reference data and the canonical table schema."""
+
+from rmpredict.datasets._reference import (
+    data_dir,
+    list_tables,
+    load_leaderboard,
+    load_reference,
+    load_table,
+    verify_data,
+)
+from rmpredict.datasets._schema import (
+    BENCHMARKS,
+    CATEGORIES,
+    POST_TRAINING_STAGES,
+    TARGETS,
+    V1_BENCHMARKS,
+    V2_BENCHMARKS,
+    canonical_column,
+)
+
+__all__ = [
+    "BENCHMARKS",
+    "CATEGORIES",
+    "POST_TRAINING_STAGES",
+    "TARGETS",
+    "V1_BENCHMARKS",
+    "V2_BENCHMARKS",
+    "canonical_column",
+    "data_dir",
+    "list_tables",
+    "load_leaderboard",
+    "load_reference",
+    "load_table",
+    "verify_data",
+]
+
+from rmpredict.datasets._schema import COLUMN_ALIASES  # noqa: E402
+from rmpredict.datasets._validation import (  # noqa: E402
+    ValidatedTable,
+    read_candidates,
+    read_results,
+    validate_table,
+)
+
+__all__ += ["COLUMN_ALIASES", "ValidatedTable", "read_candidates", "read_results",
+            "validate_table"]

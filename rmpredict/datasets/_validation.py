@@ -1,0 +1,338 @@
+"""Validation of user tables: candidates (models to predict) and results (observed RM accuracy).
+
+Every problem of a table is collected and reported at once in one
+:class:`~rmpredict.exceptions.DataValidationError`; each names the row, column, value and fix.
+Units are never rescaled silently: a column given in percent where fractions are expected is an
+error that says so.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from rmpredict.datasets._schema import (
+    BENCHMARKS,
+    CATEGORIES,
+    META_NUMERIC,
+    POST_TRAINING_STAGES,
+    TARGETS,
+    V1_BENCHMARKS,
+    V2_BENCHMARKS,
+    canonical_column,
+    is_datadist_column,
+)
+from rmpredict.exceptions import DataValidationError, DataWarning, InvalidParameterError
+
+__all__ = ["ValidatedTable", "validate_table", "read_candidates", "read_results", "KINDS"]
+
+KINDS = ("candidates", "results")
+PASSTHROUGH = {"rm_train_data", "source", "release", "notes", "precision", "architecture",
+               "publisher", "family"}
+_MAX_LISTED = 5
+_METHOD_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# A score column counts as "given in percent" when its values exceed 1 but not 100.
+_PERCENT_MAX = 100.0
+
+
+@dataclass
+class ValidatedTable:
+    """A validated table in canonical columns and units.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The clean table (canonical column names, fractions in [0, 1]).
+    kind : str
+        ``"candidates"`` or ``"results"``.
+    filled : pandas.DataFrame
+        One row per value filled from the bundled tables: ``model, column, value, source``.
+    warnings : list of str
+        Non-fatal remarks (unknown columns dropped, etc.).
+    source : str
+        Where the table came from.
+    """
+
+    frame: pd.DataFrame
+    kind: str
+    filled: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["model", "column", "value", "source"]))
+    warnings: list[str] = field(default_factory=list)
+    source: str = "DataFrame"
+
+
+def _rows(frame: pd.DataFrame, mask: pd.Series) -> str:
+    idx = list(np.flatnonzero(mask.to_numpy()))
+    shown = []
+    for i in idx[:_MAX_LISTED]:
+        model = frame["model"].iloc[i] if "model" in frame.columns else None
+        shown.append(f"row {i + 1}" + (f" ({model!r})" if isinstance(model, str) else ""))
+    more = f" and {len(idx) - _MAX_LISTED} more" if len(idx) > _MAX_LISTED else ""
+    return ", ".join(shown) + more
+
+
+def _canonicalise(frame: pd.DataFrame, problems: list[str], notes: list[str]) -> pd.DataFrame:
+    mapping: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    unknown = []
+    for col in frame.columns:
+        canon = canonical_column(str(col))
+        if canon is None:
+            if str(col).strip().lower() in PASSTHROUGH:
+                canon = str(col).strip().lower()
+            else:
+                unknown.append(str(col))
+                continue
+        if canon in seen:
+            problems.append(
+                f"columns {seen[canon]!r} and {col!r} both mean {canon!r}; keep only one of them")
+            continue
+        seen[canon] = str(col)
+        mapping[col] = canon
+    if unknown:
+        notes.append(f"unknown column(s) ignored: {', '.join(map(repr, unknown))} "
+                     "(see rmpredict.datasets.COLUMN_ALIASES for accepted names)")
+    out = frame[list(mapping)].copy()
+    out.columns = [mapping[c] for c in mapping]
+    return out
+
+
+def _check_numeric(frame: pd.DataFrame, col: str, problems: list[str]) -> None:
+    raw = frame[col]
+    num = pd.to_numeric(raw, errors="coerce")
+    bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    if bad.any():
+        vals = ", ".join(repr(v) for v in raw[bad].head(_MAX_LISTED))
+        problems.append(f"column {col!r}: non-numeric value(s) {vals} at {_rows(frame, bad)}; "
+                        "use numbers (leave the cell empty if unknown)")
+    inf = np.isinf(num.to_numpy(dtype=float, na_value=np.nan))
+    if inf.any():
+        problems.append(f"column {col!r}: infinite value at {_rows(frame, pd.Series(inf))}; "
+                        "use a finite number or leave the cell empty")
+    frame[col] = num.where(~np.isinf(num.to_numpy(dtype=float, na_value=np.nan)))
+
+
+def _check_fraction(frame: pd.DataFrame, col: str, problems: list[str]) -> None:
+    vals = frame[col]
+    out = (vals < 0) | (vals > 1)
+    if not out.any():
+        return
+    if vals.max() <= _PERCENT_MAX and vals.min() >= 0 and vals.max() > 1:
+        problems.append(
+            f"column {col!r} looks like percent (0-100): values up to {vals.max():g} at "
+            f"{_rows(frame, vals > 1)}; rmpredict expects fractions in [0, 1], so divide the "
+            "column by 100 (rmpredict never rescales silently)")
+    else:
+        bad = ", ".join(f"{v:g}" for v in vals[out].head(_MAX_LISTED))
+        problems.append(f"column {col!r}: value(s) {bad} outside [0, 1] at {_rows(frame, out)}; "
+                        "scores and accuracies are fractions in [0, 1]")
+
+
+def validate_table(
+    data: pd.DataFrame,
+    kind: str = "candidates",
+    *,
+    source: str = "DataFrame",
+    fill_from_reference: bool = True,
+) -> ValidatedTable:
+    """Validate a candidates or results table and return it in canonical form.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The table as read. Column names may use any documented alias.
+    kind : {"candidates", "results"}
+        Candidates are models to predict (features only); results add the RM method and the
+        observed RewardBench category accuracies.
+    source : str, default="DataFrame"
+        Name used in messages (the file path).
+    fill_from_reference : bool, default=True
+        Fill missing feature values of models found in the bundled tables (leaderboard v2/v1 and
+        the study's model metadata); every filled value is listed in ``filled``.
+
+    Returns
+    -------
+    ValidatedTable
+
+    Raises
+    ------
+    DataValidationError
+        With every problem of the table (missing ``model`` column, duplicates, non-numeric
+        values, scores outside [0, 1] or given in percent, negative sizes, unknown stages,
+        candidates without any usable feature).
+
+    Warns
+    -----
+    DataWarning
+        For unknown columns (ignored) and values filled from the bundled tables.
+    """
+    if kind not in KINDS:
+        raise InvalidParameterError(
+            f"The 'kind' parameter of validate_table must be one of {list(KINDS)}. "
+            f"Got {kind!r} instead.")
+    if not isinstance(data, pd.DataFrame):
+        raise InvalidParameterError(
+            f"The 'data' parameter of validate_table must be a pandas DataFrame. "
+            f"Got {type(data).__name__} instead.")
+    problems: list[str] = []
+    notes: list[str] = []
+    frame = _canonicalise(data, problems, notes)
+    if len(data) == 0:
+        problems.append("the table has no rows; add at least one model")
+    if "model" not in frame.columns:
+        problems.append("no 'model' column; add one with the Hugging Face id of each model "
+                        "(aliases: model_id, model_name, hf_id)")
+        raise DataValidationError(problems, source=source)
+    model = frame["model"]
+    blank = model.isna() | (model.astype(str).str.strip() == "")
+    if blank.any():
+        problems.append(f"column 'model': empty id at {_rows(frame, blank)}; give every row a "
+                        "model id")
+    frame["model"] = model.astype(str).str.strip().where(~blank, None)
+
+    numeric = [c for c in frame.columns
+               if c in BENCHMARKS or c in META_NUMERIC or c in TARGETS or is_datadist_column(c)]
+    for col in numeric:
+        _check_numeric(frame, col, problems)
+    for col in numeric:
+        if col in BENCHMARKS or col in TARGETS:
+            _check_fraction(frame, col, problems)
+    for col in META_NUMERIC:
+        if col in frame.columns:
+            neg = frame[col] <= 0
+            if neg.any():
+                vals = ", ".join(f"{v:g}" for v in frame.loc[neg, col].head(_MAX_LISTED))
+                problems.append(f"column {col!r}: non-positive value(s) {vals} at "
+                                f"{_rows(frame, neg)}; sizes must be > 0 ({col} is in "
+                                f"{'billions of parameters' if col == 'params_b' else 'trillions of tokens'})")
+    if "post_training" in frame.columns:
+        stage = frame["post_training"].astype("string").str.strip().str.lower()
+        bad = stage.notna() & ~stage.isin(POST_TRAINING_STAGES)
+        if bad.any():
+            vals = ", ".join(repr(v) for v in frame.loc[bad, "post_training"].head(_MAX_LISTED))
+            problems.append(f"column 'post_training': unknown stage(s) {vals} at "
+                            f"{_rows(frame, bad)}; use one of {', '.join(POST_TRAINING_STAGES)}")
+        frame["post_training"] = stage.where(~bad).astype(object)
+
+    key = ["model"]
+    if kind == "results":
+        if "method" not in frame.columns:
+            problems.append("no 'method' column; results need the RM method of each row "
+                            "(e.g. bradley_terry, regression)")
+        else:
+            meth = frame["method"].astype("string").str.strip().str.lower()
+            bad = meth.isna() | ~meth.fillna("").str.match(_METHOD_RE)
+            if bad.any():
+                vals = ", ".join(repr(v) for v in frame.loc[bad, "method"].head(_MAX_LISTED))
+                problems.append(f"column 'method': invalid name(s) {vals} at {_rows(frame, bad)};"
+                                " use lower-case identifiers such as bradley_terry or regression")
+            frame["method"] = meth.astype(object)
+            key = ["model", "method"]
+        missing = [c for c in CATEGORIES if c not in frame.columns]
+        if missing:
+            problems.append(f"missing RewardBench category column(s) {', '.join(missing)}; "
+                            "results need chat, chat_hard, safety and reasoning (fractions)")
+        else:
+            empty = frame[list(CATEGORIES)].isna().any(axis=1)
+            if empty.any():
+                problems.append(f"empty category accuracy at {_rows(frame, empty)}; every "
+                                "result row needs chat, chat_hard, safety and reasoning")
+            if "score" in frame.columns:
+                gap = (frame[list(CATEGORIES)].mean(axis=1) - frame["score"]).abs()
+                off = gap > 0.005
+                if off.any():
+                    problems.append(
+                        f"column 'score' differs from the mean of the four categories by more "
+                        f"than 0.005 at {_rows(frame, off)}; score is their unweighted mean "
+                        "(drop the column to have it derived)")
+            else:
+                frame["score"] = frame[list(CATEGORIES)].mean(axis=1)
+    if all(k in frame.columns for k in key):
+        dup = frame.duplicated(key, keep=False) & frame["model"].notna()
+        if dup.any():
+            problems.append(f"duplicate {'/'.join(key)} at {_rows(frame, dup)}; keep one row per "
+                            f"{' and '.join(key)}")
+
+    filled = pd.DataFrame(columns=["model", "column", "value", "source"])
+    if not problems and fill_from_reference:
+        frame, filled = _fill_from_reference(frame)
+        if len(filled):
+            notes.append(f"filled {len(filled)} missing value(s) of "
+                         f"{filled['model'].nunique()} model(s) from the bundled tables")
+    if kind == "candidates" and not problems:
+        feats = [c for c in frame.columns if c in BENCHMARKS or is_datadist_column(c)
+                 or c in META_NUMERIC]
+        none = frame[feats].isna().all(axis=1) if feats else pd.Series(True, index=frame.index)
+        if none.any():
+            problems.append(
+                f"no usable feature at {_rows(frame, none)}: the model is not in the bundled "
+                "leaderboard tables and the row has no benchmark score, size or token count; "
+                "add at least one (e.g. mmlu_pro, ifeval, params_b) or fix the model id")
+    if problems:
+        raise DataValidationError(problems, source=source)
+    for note in notes:
+        warnings.warn(f"{source}: {note}", DataWarning, stacklevel=2)
+    return ValidatedTable(frame=frame.reset_index(drop=True), kind=kind, filled=filled,
+                          warnings=notes, source=source)
+
+
+def _fill_from_reference(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from rmpredict.datasets._reference import load_table
+
+    lookups = [
+        ("leaderboard_v2", list(V2_BENCHMARKS) + ["params_b"]),
+        ("leaderboard_v1", list(V1_BENCHMARKS)),
+        ("models", ["params_b", "pretrain_tokens_t", "post_training", "publisher", "family"]),
+    ]
+    records = []
+    out = frame.copy()
+    for table, cols in lookups:
+        ref = load_table(table).set_index("model")
+        hit = out["model"].isin(ref.index)
+        if not hit.any():
+            continue
+        for col in cols:
+            if col not in ref.columns:
+                continue
+            if col not in out.columns:
+                out[col] = pd.Series([None] * len(out), index=out.index,
+                                     dtype=ref[col].dtype if ref[col].dtype != object else object)
+            need = hit & out[col].isna()
+            if not need.any():
+                continue
+            vals = out.loc[need, "model"].map(ref[col])
+            have = vals.notna()
+            out.loc[vals[have].index, col] = vals[have]
+            for idx in vals[have].index:
+                records.append({"model": out.at[idx, "model"], "column": col,
+                                "value": vals[idx], "source": table})
+    return out, pd.DataFrame(records, columns=["model", "column", "value", "source"])
+
+
+def _read(data: pd.DataFrame | str | os.PathLike[str]) -> tuple[pd.DataFrame, str]:
+    from rmpredict._io import read_table
+
+    if isinstance(data, pd.DataFrame):
+        return data, "DataFrame"
+    return read_table(data), str(data)
+
+
+def read_candidates(data: pd.DataFrame | str | os.PathLike[str], *,
+                    fill_from_reference: bool = True) -> ValidatedTable:
+    """Read (CSV, Parquet, JSON Lines or DataFrame) and validate a candidates table."""
+    frame, source = _read(data)
+    return validate_table(frame, "candidates", source=source,
+                          fill_from_reference=fill_from_reference)
+
+
+def read_results(data: pd.DataFrame | str | os.PathLike[str], *,
+                 fill_from_reference: bool = True) -> ValidatedTable:
+    """Read and validate a results table (one row per model and RM method)."""
+    frame, source = _read(data)
+    return validate_table(frame, "results", source=source,
+                          fill_from_reference=fill_from_reference)
