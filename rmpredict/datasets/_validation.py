@@ -284,10 +284,11 @@ def validate_table(
 def _fill_from_reference(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     from rmpredict.datasets._reference import load_table
 
+    # The study's metadata first (its parameter counts come from the paper), then leaderboards.
     lookups = [
+        ("models", ["params_b", "pretrain_tokens_t", "post_training", "publisher", "family"]),
         ("leaderboard_v2", list(V2_BENCHMARKS) + ["params_b"]),
         ("leaderboard_v1", list(V1_BENCHMARKS)),
-        ("models", ["params_b", "pretrain_tokens_t", "post_training", "publisher", "family"]),
     ]
     records = []
     out = frame.copy()

@@ -1,0 +1,141 @@
+"""The estimator contract shared by the Bayesian predictor and every baseline."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from rmpredict.datasets._schema import TARGETS
+from rmpredict.exceptions import InvalidParameterError, NotFittedError
+from rmpredict.models._prediction import PredictionResult, validate_ci_prob
+
+__all__ = ["BaseRMPredictor", "as_results_frame", "as_candidates_frame", "mark_validated"]
+
+TableLike = pd.DataFrame | str | os.PathLike[str] | None
+
+
+def as_results_frame(results: TableLike) -> pd.DataFrame:
+    """Validated results frame; ``None`` means the bundled reference data."""
+    from rmpredict.datasets import load_reference, read_results
+
+    if results is None:
+        return mark_validated(read_results(load_reference(), fill_from_reference=False).frame)
+    return mark_validated(read_results(results).frame)
+
+
+def as_candidates_frame(candidates: TableLike) -> pd.DataFrame:
+    """Validated candidates frame (missing features filled from the bundled tables)."""
+    from rmpredict.datasets import read_candidates
+
+    if candidates is None:
+        raise InvalidParameterError("The 'candidates' parameter is required; pass a table or "
+                                    "a path to a CSV, Parquet or JSON Lines file.")
+    return mark_validated(read_candidates(candidates).frame)
+
+
+def _is_validated(data: object) -> bool:
+    return isinstance(data, pd.DataFrame) and bool(data.attrs.get("rmpredict_validated"))
+
+
+class BaseRMPredictor(BaseEstimator):
+    """Base class: ``fit(results) -> self`` and ``predict(candidates) -> PredictionResult``.
+
+    Subclasses implement ``_fit(frame)`` (a validated results frame, all methods) and
+    ``_predict(frame, index, ci_prob)`` returning a :class:`PredictionResult`. ``__init__`` of a
+    subclass is keyword-only and only stores its arguments (scikit-learn's contract).
+    """
+
+    targets: tuple[str, ...] = TARGETS
+    name: str = "base"
+
+    def fit(self, results: TableLike = None) -> BaseRMPredictor:
+        """Fit on a results table (one row per model and RM method).
+
+        Parameters
+        ----------
+        results : DataFrame, path or None, default=None
+            Observed RewardBench accuracies (fractions) with model features; ``None`` uses the
+            bundled reference data.
+
+        Returns
+        -------
+        self
+        """
+        from rmpredict._provenance import hash_frame
+
+        frame = results if _is_validated(results) else as_results_frame(results)
+        self.methods_ = tuple(sorted(frame["method"].unique()))
+        self.n_train_ = int(len(frame))
+        self.data_hash_ = hash_frame(frame)
+        self._fit(frame.reset_index(drop=True))
+        return self
+
+    def predict(self, candidates: TableLike, *, method: str = "all",
+                ci_prob: float = 0.9) -> PredictionResult:
+        """Predict RewardBench accuracy of RMs trained from each candidate base model.
+
+        Parameters
+        ----------
+        candidates : DataFrame or path
+            Candidate base models: a ``model`` column plus any features (missing ones are
+            filled from the bundled tables when the model is known there).
+        method : str, default="all"
+            RM method to predict for, or ``"all"`` for every method seen in ``fit``.
+        ci_prob : float, default=0.9
+            Probability mass of the central predictive interval.
+
+        Returns
+        -------
+        PredictionResult
+        """
+        self._check_fitted()
+        ci_prob = validate_ci_prob(ci_prob, f"{type(self).__name__}.predict")
+        methods = self._resolve_method(method)
+        frame = candidates if _is_validated(candidates) else as_candidates_frame(candidates)
+        frame = frame.reset_index(drop=True)
+        index = pd.DataFrame({
+            "row": np.repeat(np.arange(len(frame)), len(methods)),
+            "model": np.repeat(frame["model"].to_numpy(), len(methods)),
+            "method": np.tile(np.array(methods, dtype=object), len(frame)),
+        })
+        return self._predict(frame, index, ci_prob)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _resolve_method(self, method: str) -> list[str]:
+        if method == "all":
+            return list(self.methods_)
+        if method not in self.methods_:
+            raise InvalidParameterError(
+                f"The 'method' parameter of {type(self).__name__}.predict must be 'all' or one "
+                f"of {list(self.methods_)} (the methods seen in fit). Got {method!r} instead.")
+        return [method]
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "methods_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with a "
+                "results table (or no argument for the bundled data) before 'predict'.")
+
+    def _fit(self, frame: pd.DataFrame) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _predict(self, frame: pd.DataFrame, index: pd.DataFrame,
+                 ci_prob: float) -> PredictionResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _provenance(self, **extra: Any) -> dict[str, Any]:
+        from rmpredict._provenance import provenance
+
+        return provenance(predictor=self.name, data_hash=getattr(self, "data_hash_", None),
+                          **extra)
+
+
+def mark_validated(frame: pd.DataFrame) -> pd.DataFrame:
+    """Flag a frame as already validated so ``fit``/``predict`` skip re-validation."""
+    frame = frame.copy()
+    frame.attrs["rmpredict_validated"] = True
+    return frame

@@ -1,0 +1,142 @@
+"""Prediction results: per (model, method, target) means, spreads, intervals and joint draws."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rmpredict.exceptions import InvalidParameterError
+
+__all__ = ["PredictionResult", "validate_ci_prob"]
+
+
+def validate_ci_prob(ci_prob: float, caller: str) -> float:
+    """Return ``ci_prob`` as float or raise :class:`InvalidParameterError` (must be in (0, 1))."""
+    try:
+        value = float(ci_prob)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0.0 < value < 1.0:
+        raise InvalidParameterError(
+            f"The 'ci_prob' parameter of {caller} must be a float in the range (0, 1). "
+            f"Got {ci_prob!r} instead.")
+    return value
+
+
+@dataclass
+class PredictionResult:
+    """Predicted RewardBench accuracy for candidates, one row per (model, method).
+
+    Attributes
+    ----------
+    index : pandas.DataFrame
+        Columns ``model`` and ``method``; row ``i`` of every array below belongs to it.
+    targets : tuple of str
+        Target names along the last axis (``chat, chat_hard, safety, reasoning, score``).
+    mean : numpy.ndarray, shape (n_rows, n_targets)
+        Predictive mean (fraction in [0, 1]).
+    sd : numpy.ndarray, shape (n_rows, n_targets)
+        Predictive standard deviation; NaN for predictors without uncertainty.
+    lower, upper : numpy.ndarray, shape (n_rows, n_targets)
+        Central ``ci_prob`` predictive interval; NaN where the predictor has none.
+    ci_prob : float
+        Probability mass of the interval.
+    draws : numpy.ndarray or None, shape (n_draws, n_rows, n_targets)
+        Joint posterior-predictive draws (Bayesian predictor only). Draw ``s`` of every row
+        comes from the same posterior sample, so correlations between candidates are kept.
+    predictor : str
+        Name of the predictor that produced the result.
+    provenance : dict
+        rmpredict version, model id, data hash, seed.
+    """
+
+    index: pd.DataFrame
+    targets: tuple[str, ...]
+    mean: np.ndarray
+    sd: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    ci_prob: float
+    draws: np.ndarray | None = None
+    predictor: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict)
+    notes: pd.DataFrame | None = None
+
+    @classmethod
+    def from_draws(cls, index: pd.DataFrame, targets: tuple[str, ...], draws: np.ndarray,
+                   ci_prob: float, **kwargs: Any) -> PredictionResult:
+        """Summarise joint draws (``(n_draws, n_rows, n_targets)``) into a result."""
+        ci_prob = validate_ci_prob(ci_prob, "PredictionResult.from_draws")
+        alpha = (1.0 - ci_prob) / 2.0
+        lo, hi = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
+        return cls(index=index.reset_index(drop=True), targets=tuple(targets),
+                   mean=draws.mean(axis=0), sd=draws.std(axis=0, ddof=1), lower=lo, upper=hi,
+                   ci_prob=ci_prob, draws=draws, **kwargs)
+
+    @property
+    def has_intervals(self) -> bool:
+        """Whether the predictor provides predictive intervals."""
+        return bool(np.isfinite(self.lower).any())
+
+    def interval(self, ci_prob: float) -> tuple[np.ndarray, np.ndarray]:
+        """Central predictive interval at another ``ci_prob`` (needs draws or a Gaussian sd)."""
+        ci_prob = validate_ci_prob(ci_prob, "PredictionResult.interval")
+        alpha = (1.0 - ci_prob) / 2.0
+        if self.draws is not None:
+            lo, hi = np.quantile(self.draws, [alpha, 1.0 - alpha], axis=0)
+            return lo, hi
+        from scipy import stats
+
+        z = stats.norm.ppf(1.0 - alpha)
+        return self.mean - z * self.sd, self.mean + z * self.sd
+
+    def target(self, name: str) -> int:
+        """Position of target ``name`` along the last axis."""
+        if name not in self.targets:
+            raise InvalidParameterError(
+                f"The 'target' must be one of {list(self.targets)}. Got {name!r} instead.")
+        return self.targets.index(name)
+
+    def select(self, method: str) -> PredictionResult:
+        """The rows of one RM method."""
+        mask = (self.index["method"] == method).to_numpy()
+        if not mask.any():
+            raise InvalidParameterError(
+                f"The 'method' must be one of {sorted(self.index['method'].unique())}. "
+                f"Got {method!r} instead.")
+        return PredictionResult(
+            index=self.index[mask].reset_index(drop=True), targets=self.targets,
+            mean=self.mean[mask], sd=self.sd[mask], lower=self.lower[mask],
+            upper=self.upper[mask], ci_prob=self.ci_prob,
+            draws=None if self.draws is None else self.draws[:, mask],
+            predictor=self.predictor, provenance=self.provenance, notes=self.notes)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table: ``model, method, target, mean, sd, lower, upper, ci_prob``."""
+        n, t = self.mean.shape
+        frame = pd.DataFrame({
+            "model": np.repeat(self.index["model"].to_numpy(), t),
+            "method": np.repeat(self.index["method"].to_numpy(), t),
+            "target": np.tile(np.array(self.targets, dtype=object), n),
+            "mean": self.mean.ravel(),
+            "sd": self.sd.ravel(),
+            "lower": self.lower.ravel(),
+            "upper": self.upper.ravel(),
+        })
+        frame["ci_prob"] = self.ci_prob
+        return frame
+
+    def to_wide(self, stat: str = "mean") -> pd.DataFrame:
+        """One row per (model, method), one column per target, holding ``stat``."""
+        values = getattr(self, stat)
+        wide = pd.DataFrame(values, columns=list(self.targets))
+        return pd.concat([self.index.reset_index(drop=True), wide], axis=1)
+
+    def __repr__(self) -> str:
+        n = len(self.index)
+        return (f"PredictionResult(predictor={self.predictor!r}, rows={n}, "
+                f"targets={list(self.targets)}, ci_prob={self.ci_prob}, "
+                f"draws={'none' if self.draws is None else self.draws.shape[0]})")
