@@ -51,16 +51,22 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> Path:
 
 
 def write_table_atomic(
-    path: str | os.PathLike[str], frame: pd.DataFrame, *, comment: str | None = None
+    path: str | os.PathLike[str], frame: pd.DataFrame, *, comment: str | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``frame`` to CSV, Parquet or JSON Lines (chosen by suffix) atomically.
 
     Parameters
     ----------
     comment : str, optional
-        For CSV only: a first line ``# comment`` (e.g. provenance). Readers skip it with
+        For CSV only: a first line ``# comment``. Readers skip it with
         ``pd.read_csv(..., comment="#")``; :func:`read_table` does so.
+    provenance : dict, optional
+        Appended as constant trailing columns (e.g. ``rmpredict_version``, ``model_id``), so
+        any CSV reader keeps the provenance with every row.
     """
+    if provenance:
+        frame = frame.assign(**{k: ("" if v is None else v) for k, v in provenance.items()})
     target = Path(path)
     suffix = target.suffix.lower()
     with atomic_path(target) as tmp:

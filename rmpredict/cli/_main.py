@@ -25,7 +25,6 @@ COMMAND_MODULES: list[str] = [
     "rmpredict.cli._data",
     "rmpredict.cli._validate",
     "rmpredict.cli._fit",
-    "rmpredict.cli._predict",
     "rmpredict.cli._evaluate",
     "rmpredict.cli._rank",
     "rmpredict.cli._release",

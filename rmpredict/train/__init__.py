@@ -1,0 +1,68 @@
+"""Reward-model training and RewardBench-style scoring (the ``train`` extra).
+
+Torch, transformers and accelerate load on first use of the objects that need them; the
+configuration, section scoring and results-table helpers import without them.
+
+Examples
+--------
+>>> from rmpredict.train import study_preset
+>>> cfg = study_preset("regression", base_model="Qwen/Qwen2.5-0.5B")
+>>> cfg.num_epochs, cfg.global_batch_size, cfg.warmup_steps
+(2, 64, 20)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    "TrainConfig": "rmpredict.train._config",
+    "study_preset": "rmpredict.train._config",
+    "load_config": "rmpredict.train._config",
+    "STUDY_LEARNING_RATES": "rmpredict.train._config",
+    "SUBSET_MAPPING": "rmpredict.train._sections",
+    "EXAMPLE_COUNTS": "rmpredict.train._sections",
+    "section_scores": "rmpredict.train._sections",
+    "subset_accuracy": "rmpredict.train._sections",
+    "load_section_map": "rmpredict.train._sections",
+    "search_merge_vector": "rmpredict.train._merge",
+    "merge_grid": "rmpredict.train._merge",
+    "add_record": "rmpredict.train._record",
+    "read_record": "rmpredict.train._record",
+    "record_to_row": "rmpredict.train._record",
+    # need torch + transformers:
+    "load_reward_model": "rmpredict.train._model",
+    "RewardModel": "rmpredict.train._model",
+    "score_reward_model": "rmpredict.train._score",
+    "ScoreResult": "rmpredict.train._score",
+    "train_reward_model": "rmpredict.train._trainer",
+    "TrainResult": "rmpredict.train._trainer",
+}
+
+__all__ = sorted(_LAZY)
+
+_TORCH_MODULES = {"rmpredict.train._model", "rmpredict.train._score", "rmpredict.train._trainer"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = _LAZY[name]
+        try:
+            value = getattr(importlib.import_module(module), name)
+        except ImportError as exc:
+            if module in _TORCH_MODULES and getattr(exc, "name", "") in (
+                    "torch", "transformers", "accelerate"):
+                from rmpredict.exceptions import MissingDependencyError
+
+                raise MissingDependencyError(
+                    f"rmpredict.train.{name} needs {exc.name}: "
+                    'pip install "rmpredict[train]"') from exc
+            raise
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'rmpredict.train' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,249 @@
+"""Training configuration: one dataclass for Python, CLI flags and ``--config run.yaml``.
+
+No torch import here, so the CLI can build its parser cheaply.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rmpredict.exceptions import InvalidParameterError
+
+__all__ = ["TrainConfig", "study_preset", "STUDY_LEARNING_RATES", "METHODS",
+           "load_config", "add_config_arguments", "config_from_args"]
+
+METHODS = ("bradley_terry", "regression")
+
+STUDY_LEARNING_RATES: tuple[float, ...] = tuple(
+    m * 10.0 ** e for e in (-6, -7) for m in (1, 3, 5, 7, 9))
+"""The study's learning-rate grid: {1, 3, 5, 7, 9} x 1e-6 and x 1e-7."""
+
+HELPSTEER2_ATTRIBUTES = ("helpfulness", "correctness", "coherence", "complexity", "verbosity")
+
+
+def _f(default: Any, help: str, **kw: Any) -> Any:  # noqa: A002 - mirrors argparse
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help, **kw})
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass
+class TrainConfig:
+    """Everything a reward-model training run depends on (saved in the ground-truth record).
+
+    Every field is also a ``rmpredict train-rm`` flag (``--field-name``) and a key of
+    ``--config run.yaml``; flags given on the command line override the file.
+    """
+
+    base_model: str = _f("", "local directory, Hugging Face hub id or local .gguf file")
+    train_data: str = _f("", "training data: JSON Lines, Parquet, CSV or a saved datasets dir")
+    eval_data: str = _f("", "validation pairs (checkpoint and merge-vector selection)")
+    test_data: str | None = _f(None, "optional held-out pairs with a subset column for the "
+                                     "final RewardBench-style score (default: eval_data)")
+    output_dir: str = _f("rm-output", "directory for checkpoints, the model and record.json")
+    method: str = _f("bradley_terry", "bradley_terry or regression", choices=METHODS)
+    revision: str | None = _f(None, "hub revision (branch, tag or commit) of base_model")
+    gguf_file: str | None = _f(None, "GGUF file name inside base_model (if base_model is a dir)")
+    model_name: str | None = _f(None, "model id written to the record (default: base_model)")
+    # optimisation
+    learning_rate: float = _f(5e-6, "peak learning rate (constant after warm-up)")
+    num_epochs: int = _f(1, "passes over the training data")
+    global_batch_size: int = _f(64, "pairs (or regression rows) per optimizer step, all devices")
+    per_device_batch_size: int = _f(8, "pairs per forward pass and device; gradient "
+                                       "accumulation makes up the global batch")
+    warmup_steps: int = _f(20, "linear warm-up steps, then constant learning rate")
+    weight_decay: float = _f(0.0, "AdamW weight decay")
+    adam_beta1: float = _f(0.9, "AdamW beta1")
+    adam_beta2: float = _f(0.999, "AdamW beta2")
+    adam_eps: float = _f(1e-8, "AdamW epsilon")
+    max_grad_norm: float | None = _f(1.0, "gradient clipping norm (none to disable)")
+    max_steps: int | None = _f(None, "stop after this many optimizer steps (resume continues)")
+    lr_sweep: bool = _f(False, "train once per learning rate in learning_rates and keep the "
+                               "run with the best validation accuracy")
+    learning_rates: list[float] = _f(list(STUDY_LEARNING_RATES), "grid for lr_sweep")
+    # method details
+    margin_column: str | None = _f(None, "BT: column with a per-pair margin m; loss "
+                                         "-log sigmoid(r_c - r_r - m)")
+    center_rewards_coefficient: float | None = _f(None, "BT: add c * mean((r_c + r_r)^2) to keep "
+                                                        "rewards centred at 0")
+    attributes: list[str] = _f(list(HELPSTEER2_ATTRIBUTES), "regression: attribute columns")
+    merge_signs: list[int] | None = _f(None, "regression: sign per attribute for the merge "
+                                             "vector (default: - for verbosity, + otherwise)")
+    merge_grid_step: float = _f(0.05, "regression: grid step of the merge-vector search")
+    # evaluation and checkpoints
+    eval_every: int = _f(20, "evaluate every N optimizer steps (and at the end)")
+    save_every: int = _f(20, "write a resumable checkpoint every N optimizer steps and at "
+                              "the end (0: never, e.g. for benchmarks)")
+    keep_best: bool = _f(True, "final model = checkpoint with the best validation accuracy")
+    eval_batch_size: int = _f(16, "pairs per forward pass when evaluating")
+    resume_from: str | None = _f(None, "checkpoint directory to resume, or 'auto' for "
+                                       "OUTPUT_DIR/checkpoint-last")
+    # sequences and speed
+    max_length: int = _f(2048, "maximum tokens per sequence (prompt + response)")
+    truncation: str = _f("left", "too-long sequences: left (drop the start, keep the response "
+                                 "end), drop (skip the pair) or error",
+                         choices=("left", "drop", "error"))
+    chat_template: str = _f("auto", "auto (use the tokenizer's template when it has one) or none",
+                            choices=("auto", "none"))
+    packing: str = _f("auto", "padding-free packing of chosen+rejected sequences: auto (decoders "
+                              "with flash or flex attention), on (also sdpa/eager) or off",
+                      choices=("auto", "on", "off"))
+    group_by_length: bool = _f(False, "form batches of similar length (less padding on the "
+                                      "padded path; batches are no longer random)")
+    attn_implementation: str = _f("sdpa", "attention backend: sdpa, eager, flex_attention or "
+                                          "flash_attention_2")
+    mixed_precision: str = _f("no", "no, bf16 or fp16 (accelerate autocast)",
+                              choices=("no", "bf16", "fp16"))
+    gradient_checkpointing: bool = _f(False, "recompute activations in backward to save memory")
+    seed: int = _f(0, "random seed (data order, head initialisation, dropout)")
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise InvalidParameterError(
+                f"The 'method' parameter of TrainConfig must be one of {list(METHODS)}. "
+                f"Got {self.method!r} instead.")
+        for name in ("global_batch_size", "per_device_batch_size", "num_epochs", "max_length",
+                     "eval_every", "eval_batch_size"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of TrainConfig must be an integer >= 1. "
+                    f"Got {v!r} instead.")
+        if self.learning_rate <= 0:
+            raise InvalidParameterError(
+                f"The 'learning_rate' parameter of TrainConfig must be > 0. "
+                f"Got {self.learning_rate!r} instead.")
+        if self.method == "regression":
+            if not self.attributes:
+                raise InvalidParameterError("regression needs at least one attribute column")
+            if self.merge_signs is not None and len(self.merge_signs) != len(self.attributes):
+                raise InvalidParameterError(
+                    f"merge_signs has {len(self.merge_signs)} entries but attributes has "
+                    f"{len(self.attributes)}; give one sign (-1, 0, 1) per attribute")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (for records and checkpoints)."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def study_preset(method: str = "bradley_terry", **overrides: Any) -> TrainConfig:
+    """The study's recipe (arXiv 2505.10775 setup) as a :class:`TrainConfig`.
+
+    1 epoch (Bradley-Terry) or 2 epochs (regression), global batch 64 through gradient
+    accumulation, AdamW, 20 warm-up steps then a constant learning rate, evaluation every 20
+    steps, the checkpoint with the best validation accuracy kept. Set ``lr_sweep=True`` to sweep
+    the study's grid :data:`STUDY_LEARNING_RATES`.
+    """
+    if method not in METHODS:
+        raise InvalidParameterError(
+            f"The 'method' parameter of study_preset must be one of {list(METHODS)}. "
+            f"Got {method!r} instead.")
+    base = dict(method=method, num_epochs=1 if method == "bradley_terry" else 2,
+                global_batch_size=64, warmup_steps=20, eval_every=20, save_every=20,
+                keep_best=True, weight_decay=0.0)
+    base.update(overrides)
+    return TrainConfig(**base)
+
+
+def _field_types() -> dict[str, Any]:
+    return typing.get_type_hints(TrainConfig)
+
+
+def _coerce(name: str, value: Any) -> Any:
+    hint = _field_types()[name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    base = args[0] if args else hint
+    if value is None or (isinstance(value, str) and value.lower() in ("none", "null")
+                         and type(None) in typing.get_args(hint)):
+        return None
+    origin = typing.get_origin(base)
+    try:
+        if origin is list:
+            (elem,) = typing.get_args(base)
+            if isinstance(value, str):
+                value = [v for v in value.split(",") if v.strip()]
+            return [elem(v) for v in value]
+        if base is bool:
+            if isinstance(value, str):
+                if value.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if value.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        return base(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            f"The {name!r} setting must be {getattr(base, '__name__', str(base))}. "
+            f"Got {value!r} instead.") from exc
+
+
+def load_config(path: str | os.PathLike[str], **overrides: Any) -> TrainConfig:
+    """Read a YAML (or JSON) run file into a :class:`TrainConfig`; ``overrides`` win.
+
+    A ``preset: bradley_terry|regression`` key starts from :func:`study_preset`.
+    """
+    import yaml
+
+    p = Path(path)
+    if not p.exists():
+        raise InvalidParameterError(f"config file not found: {str(p)!r}; check the path")
+    raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    if not isinstance(raw, dict):
+        raise InvalidParameterError(f"{p}: the config must be a mapping of field: value")
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    preset = raw.pop("preset", None)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise InvalidParameterError(
+            f"{p}: unknown setting(s) {', '.join(unknown)}; valid settings are the TrainConfig "
+            "fields (see `rmpredict train-rm --help`)")
+    values = {k: _coerce(k, v) for k, v in raw.items()}
+    values.update(overrides)
+    if preset:
+        return study_preset(str(preset), **values)
+    return TrainConfig(**values)
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one ``--flag`` per :class:`TrainConfig` field (default: not given)."""
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS,
+                              "help": f.metadata.get("help", "")}
+        if "choices" in f.metadata:
+            kw["choices"] = f.metadata["choices"]
+        if f.default is not dataclasses.MISSING and f.default not in (None, ""):
+            kw["help"] += f" (default: {f.default})"
+        kw["metavar"] = f.name.upper()
+        parser.add_argument(flag, **kw)
+
+
+def config_from_args(args: argparse.Namespace, *, preset: str | None = None) -> TrainConfig:
+    """Build the config: ``preset`` (study recipe), then the ``--config`` file, then the flags
+    given on the command line."""
+    given = {f.name: _coerce(f.name, getattr(args, f.name))
+             for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    if getattr(args, "config", None):
+        import yaml
+
+        raw = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) \
+            if Path(args.config).exists() else None
+        if preset and isinstance(raw, dict) and "preset" not in raw:
+            cfg = load_config(args.config, **given)
+            explicit = {k: v for k, v in cfg.to_dict().items() if k in raw or k in given}
+            return study_preset(preset, **explicit)
+        return load_config(args.config, **given)
+    if preset:
+        return study_preset(preset, **given)
+    return TrainConfig(**given)

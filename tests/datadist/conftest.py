@@ -1,0 +1,38 @@
+"""Fixtures for the datadist tests: a tiny random-init Llama and a locally trained tokenizer."""
+
+from __future__ import annotations
+
+import pytest
+from _datadist_helpers import SENTENCES, make_model, make_tokenizer
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer():
+    return make_tokenizer(SENTENCES * 3)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_tokenizer):
+    return make_model(len(tiny_tokenizer))
+
+
+@pytest.fixture(scope="session")
+def saved_model(tmp_path_factory, tiny_model, tiny_tokenizer):
+    """The tiny model and tokenizer saved to a folder, as a user would pass with --model."""
+    path = tmp_path_factory.mktemp("tiny_lm")
+    tiny_model.save_pretrained(path)
+    tiny_tokenizer.save_pretrained(path)
+    return path
+
+
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models run faster on one thread, and far faster when other jobs share the CPU."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -1,0 +1,69 @@
+"""write_report: files, atomicity, JSON content and plot objects."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from rmpredict.evaluation import (
+    leave_one_publisher_out,
+    plot_calibration,
+    plot_coverage_at_k,
+    plot_predicted_vs_observed,
+    write_report,
+)
+from rmpredict.models._base import as_results_frame
+from rmpredict.models._baselines import MeanBaseline, OLSBaseline
+
+
+@pytest.fixture(scope="module")
+def evaluation():
+    return leave_one_publisher_out({"ols": OLSBaseline(), "mean": MeanBaseline()},
+                                   as_results_frame(None), progress=False)
+
+
+def test_write_report_files(evaluation, tmp_path):
+    paths = write_report(evaluation, tmp_path / "out")
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["calibration.png", "coverage_at_k.png", "metrics.json",
+                     "predicted_vs_observed.png", "predictions.csv", "report.md"]
+    for key in ("predicted_vs_observed", "calibration", "coverage_at_k"):
+        assert paths[key].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    doc = json.loads(paths["metrics"].read_text())
+    expect = evaluation.to_json()
+    assert doc["results"] == expect["results"] and doc["per_target"] == expect["per_target"]
+    assert doc["provenance"]["data_hash"] == evaluation.provenance["data_hash"]
+    assert doc["units"]["mae"].startswith("points")
+    md = paths["report"].read_text()
+    assert "## regression" in md and "## bradley_terry" in md and "MAE (points)" in md
+    mae_pts = 100 * evaluation.metrics().query("predictor == 'mean' and method == "
+                                               "'regression'")["mae"].iloc[0]
+    assert f"| mean | {mae_pts:.2f} |" in md
+    table = pd.read_csv(paths["predictions"], comment="#")
+    assert len(table) == len(evaluation.predictions)
+
+
+def test_plots_return_figures(evaluation):
+    for fig in (plot_predicted_vs_observed(evaluation), plot_calibration(evaluation),
+                plot_coverage_at_k(evaluation, max_k=12)):
+        assert isinstance(fig, Figure)
+        assert len(fig.axes) >= 2  # one panel per method at least
+    # calibration shows only the predictor with intervals
+    labels = plot_calibration(evaluation).axes[0].get_legend_handles_labels()[1]
+    assert labels == ["ols"]
+
+
+def test_failed_write_leaves_no_partial_file(evaluation, tmp_path, monkeypatch):
+    import rmpredict.evaluation._report as report
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(report, "render_markdown", boom)
+    with pytest.raises(RuntimeError):
+        write_report(evaluation, tmp_path)
+    # metrics.json was complete before the failure; no temporary files remain
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
