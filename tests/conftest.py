@@ -22,12 +22,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     run_slow = config.getoption("--run-slow")
     skip_slow = pytest.mark.skip(reason="slow: pass --run-slow to run")
-    try:
-        import torch
+    has_cuda = False
+    if any("gpu" in item.keywords for item in items):
+        try:
+            import torch
 
-        has_cuda = torch.cuda.is_available()
-    except ImportError:
-        has_cuda = False
+            has_cuda = torch.cuda.is_available()
+        except ImportError:
+            pass
     skip_gpu = pytest.mark.skip(reason="gpu: needs a CUDA device")
     for item in items:
         if "slow" in item.keywords and not run_slow:

@@ -35,8 +35,13 @@ def _show(args: argparse.Namespace) -> int:
     from rmpredict._io import write_table_atomic
     from rmpredict._version import __version__
     from rmpredict.datasets import load_reference, load_table
+    from rmpredict.datasets._reference import TABLES
     from rmpredict.exceptions import InvalidParameterError
 
+    if args.table != "reference" and args.table not in TABLES:
+        raise InvalidParameterError(
+            f"unknown table {args.table!r}; use one of {', '.join(TABLES)} or 'reference' "
+            "(see `rmpredict data list`)")
     frame = load_reference() if args.table == "reference" else load_table(args.table)
     if args.head is not None:
         if args.head < 0:

@@ -70,11 +70,22 @@ def load_predictor(path: str | None):
     return HierarchicalRMPredictor.load(path)
 
 
+def report_filled(result) -> None:
+    """One stderr line saying which features came from the bundled tables."""
+    filled = getattr(result, "filled", None)
+    if filled is not None and len(filled):
+        cols = ", ".join(sorted(filled["column"].unique()))
+        print(f"note: filled {len(filled)} missing value(s) of {filled['model'].nunique()} "
+              f"model(s) from the bundled tables ({cols}); `rmpredict validate FILE` lists them",
+              file=sys.stderr)
+
+
 def _predict(args: argparse.Namespace) -> int:
     from rmpredict._io import write_table_atomic
 
     predictor = load_predictor(args.model)
     result = predictor.predict(args.candidates, method=args.method, ci_prob=args.ci_prob)
+    report_filled(result)
     frame = result.to_frame()
     prov = {"rmpredict_version": result.provenance.get("rmpredict_version"),
             "model_id": result.provenance.get("model_id"),

@@ -64,13 +64,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def _load_predictor(model_path: str | None) -> Any:
     """The predictor in ``model_path``, or the newest bundled release when it is ``None``."""
-    if model_path is not None:
-        from rmpredict.models import HierarchicalRMPredictor
+    from rmpredict.cli._fit import load_predictor
 
-        return HierarchicalRMPredictor.load(model_path)
-    from rmpredict.release import load_release
-
-    return load_release()
+    return load_predictor(model_path)
 
 
 def _predict(args: argparse.Namespace, ci_prob: float) -> tuple[Any, Any]:
@@ -80,17 +76,20 @@ def _predict(args: argparse.Namespace, ci_prob: float) -> tuple[Any, Any]:
     frame = as_candidates_frame(args.candidates)
     predictor = _load_predictor(args.model)
     result = predictor.predict(frame, method=args.method, ci_prob=ci_prob)
+    from rmpredict.cli._fit import report_filled
+
+    result.filled = frame.attrs.get("rmpredict_filled")
+    report_filled(result)
     return frame, result
 
 
-def _comment(command: str, args: argparse.Namespace, provenance: dict[str, Any]) -> str:
+def provenance_columns(provenance: dict[str, Any]) -> dict[str, Any]:
+    """Constant trailing columns that keep the provenance with every CSV row."""
     from rmpredict._version import __version__
 
-    fields = {k: v for k, v in provenance.items()
-              if k not in ("rmpredict_version",) and v is not None}
-    extra = "; ".join(f"{k}={v}" for k, v in fields.items())
-    return (f"rmpredict {__version__} {command} candidates={args.candidates} "
-            f"model={args.model or 'release'}" + (f"; {extra}" if extra else ""))
+    return {"rmpredict_version": __version__, "model_id": provenance.get("model_id"),
+            "data_hash": provenance.get("data_hash"),
+            "random_seed": provenance.get("random_seed")}
 
 
 def _rank(args: argparse.Namespace) -> int:
@@ -119,12 +118,12 @@ def _rank(args: argparse.Namespace) -> int:
 
 
 def write_ranking_outputs(ranking: Any, args: argparse.Namespace) -> None:
-    """Write ``--output`` (table with a provenance comment) and ``--plot`` atomically."""
+    """Write ``--output`` (table with provenance columns) and ``--plot`` atomically."""
     if args.output:
         from rmpredict._io import write_table_atomic
 
         write_table_atomic(args.output, ranking.to_frame(),
-                           comment=_comment("rank", args, ranking.provenance))
+                           provenance=provenance_columns(ranking.provenance))
         print(f"wrote {len(ranking.table)} rows to {args.output}", file=sys.stderr)
     if args.plot:
         save_ranking_plot(ranking, args.plot)
@@ -184,6 +183,6 @@ def _suggest(args: argparse.Namespace) -> int:
         from rmpredict._io import write_table_atomic
 
         write_table_atomic(args.output, suggestion.to_frame(),
-                           comment=_comment("suggest", args, suggestion.provenance))
+                           provenance=provenance_columns(suggestion.provenance))
         print(f"wrote {len(suggestion.table)} rows to {args.output}", file=sys.stderr)
     return 0

@@ -21,8 +21,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from rmpredict._io import read_table
     from rmpredict.datasets import canonical_column, validate_table
+    from rmpredict.exceptions import DataValidationError, InvalidParameterError
 
-    frame = read_table(args.file)
+    try:
+        frame = read_table(args.file)
+    except DataValidationError as exc:
+        # A file that cannot be read at all (missing, unknown suffix, unparsable) is one
+        # problem with the FILE argument: report it on one line, not as a table report.
+        raise InvalidParameterError(exc.problems[0]) from None
     kind = args.kind
     if kind == "auto":
         kind = "results" if any(canonical_column(c) == "method" for c in frame.columns) \

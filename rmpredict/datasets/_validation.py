@@ -77,10 +77,12 @@ def _rows(frame: pd.DataFrame, mask: pd.Series) -> str:
 
 
 def _canonicalise(frame: pd.DataFrame, problems: list[str], notes: list[str]) -> pd.DataFrame:
-    mapping: dict[str, str] = {}
+    # Select by position, not label: a table may repeat a column name (e.g. two 'model' columns).
+    keep: list[int] = []
+    names: list[str] = []
     seen: dict[str, str] = {}
     unknown = []
-    for col in frame.columns:
+    for pos, col in enumerate(frame.columns):
         canon = canonical_column(str(col))
         if canon is None:
             if str(col).strip().lower() in PASSTHROUGH:
@@ -93,12 +95,13 @@ def _canonicalise(frame: pd.DataFrame, problems: list[str], notes: list[str]) ->
                 f"columns {seen[canon]!r} and {col!r} both mean {canon!r}; keep only one of them")
             continue
         seen[canon] = str(col)
-        mapping[col] = canon
+        keep.append(pos)
+        names.append(canon)
     if unknown:
         notes.append(f"unknown column(s) ignored: {', '.join(map(repr, unknown))} "
                      "(see rmpredict.datasets.COLUMN_ALIASES for accepted names)")
-    out = frame[list(mapping)].copy()
-    out.columns = [mapping[c] for c in mapping]
+    out = frame.iloc[:, keep].copy()
+    out.columns = names
     return out
 
 
@@ -261,9 +264,8 @@ def validate_table(
     filled = pd.DataFrame(columns=["model", "column", "value", "source"])
     if not problems and fill_from_reference:
         frame, filled = _fill_from_reference(frame)
-        if len(filled):
-            notes.append(f"filled {len(filled)} missing value(s) of "
-                         f"{filled['model'].nunique()} model(s) from the bundled tables")
+        # Filled values are reported through ``ValidatedTable.filled`` (and by the CLI), not
+        # as a warning: filling known models is the documented, expected behaviour.
     if kind == "candidates" and not problems:
         feats = [c for c in frame.columns if c in BENCHMARKS or is_datadist_column(c)
                  or c in META_NUMERIC]
@@ -303,11 +305,19 @@ def _fill_from_reference(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
             if col not in out.columns:
                 out[col] = pd.Series([None] * len(out), index=out.index,
                                      dtype=ref[col].dtype if ref[col].dtype != object else object)
+            elif (not pd.api.types.is_numeric_dtype(ref[col])
+                  and pd.api.types.is_numeric_dtype(out[col])):
+                # An empty text column (e.g. a blank `publisher` in a CSV) is read as float NaN;
+                # it must hold the filled text values.
+                out[col] = out[col].astype(object)
             need = hit & out[col].isna()
             if not need.any():
                 continue
             vals = out.loc[need, "model"].map(ref[col])
             have = vals.notna()
+            if col in META_NUMERIC:
+                # Leaderboard v2 writes an unknown size as 0 or -1; never fill those.
+                have &= pd.to_numeric(vals, errors="coerce") > 0
             out.loc[vals[have].index, col] = vals[have]
             for idx in vals[have].index:
                 records.append({"model": out.at[idx, "model"], "column": col,

@@ -34,7 +34,10 @@ def as_candidates_frame(candidates: TableLike) -> pd.DataFrame:
     if candidates is None:
         raise InvalidParameterError("The 'candidates' parameter is required; pass a table or "
                                     "a path to a CSV, Parquet or JSON Lines file.")
-    return mark_validated(read_candidates(candidates).frame)
+    table = read_candidates(candidates)
+    frame = mark_validated(table.frame)
+    frame.attrs["rmpredict_filled"] = table.filled
+    return frame
 
 
 def _is_validated(data: object) -> bool:
@@ -102,7 +105,9 @@ class BaseRMPredictor(BaseEstimator):
             "model": np.repeat(frame["model"].to_numpy(), len(methods)),
             "method": np.tile(np.array(methods, dtype=object), len(frame)),
         })
-        return self._predict(frame, index, ci_prob)
+        result = self._predict(frame, index, ci_prob)
+        result.filled = frame.attrs.get("rmpredict_filled")
+        return result
 
     # -- helpers ---------------------------------------------------------------------------
     def _resolve_method(self, method: str) -> list[str]:

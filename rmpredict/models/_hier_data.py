@@ -35,20 +35,12 @@ def _publisher_key(frame: pd.DataFrame) -> pd.Series:
                      index=frame.index, dtype=object)
 
 
-def _family_key(frame: pd.DataFrame, pub: pd.Series) -> pd.Series:
-    fam = frame["family"] if "family" in frame else pd.Series(None, index=frame.index)
-    fam = fam.astype(object).where(fam.notna() & (fam.astype(str).str.strip() != ""), None)
-    return pd.Series([f"{p}/{f}" if f is not None else f"{p}/?{m}"
-                      for p, f, m in zip(pub, fam, frame["model"])], index=frame.index, dtype=object)
-
-
 @dataclass
 class Encoding:
     """Vocabulary and scaling learned at fit time (JSON-serialisable)."""
 
     methods: list[str]
     publishers: list[str]
-    families: list[str]
     n_factors: int
     datadist: list[str]
     lp_center: float
@@ -87,7 +79,6 @@ class ModelFeatures:
     stage: np.ndarray  # (n, len(STAGE_DUMMIES)) 0/1
     dd: np.ndarray  # (n, D) standardised data-distribution features, NaN if missing
     publisher: list[str]
-    family: list[str]
     stage_missing: np.ndarray  # (n,) bool: stage unknown, taken as instruct
 
     def observed_matrix(self) -> np.ndarray:
@@ -103,7 +94,6 @@ def build_encoding(frame: pd.DataFrame, weights: np.ndarray, n_factors: int) -> 
     """Learn vocabularies and feature scaling from a validated results frame."""
     models = _unique_models(frame)
     pub = _publisher_key(models)
-    fam = _family_key(models, pub)
     lp = np.log(pd.to_numeric(models.get("params_b"), errors="coerce").to_numpy(dtype=float))
     lt = np.log(pd.to_numeric(models.get("pretrain_tokens_t"), errors="coerce")
                 .to_numpy(dtype=float))
@@ -121,7 +111,7 @@ def build_encoding(frame: pd.DataFrame, weights: np.ndarray, n_factors: int) -> 
     ddcs = [center_scale(dd[:, j]) for j in range(dd.shape[1])]
     return Encoding(
         methods=sorted(frame["method"].unique()), publishers=sorted(set(pub)),
-        families=sorted(set(fam)), n_factors=int(n_factors), datadist=dd_cols,
+        n_factors=int(n_factors), datadist=dd_cols,
         lp_center=lpc, lp_scale=lps, lt_center=ltc, lt_scale=lts,
         dd_center=[c for c, _ in ddcs], dd_scale=[s for _, s in ddcs])
 
@@ -148,7 +138,7 @@ def model_features(frame: pd.DataFrame, enc: Encoding,
     return ModelFeatures(
         models=list(models["model"]), factor_mean=mean, factor_chol=chol, n_benchmarks=nobs,
         lp=(lp - enc.lp_center) / enc.lp_scale, lt=(lt - enc.lt_center) / enc.lt_scale,
-        stage=stage, dd=dd, publisher=list(pub), family=list(_family_key(models, pub)),
+        stage=stage, dd=dd, publisher=list(pub),
         stage_missing=stage_missing)
 
 
@@ -162,7 +152,6 @@ class TrainingArrays:
     y: np.ndarray  # (n_rows, 4) logit accuracies
     weight: np.ndarray  # (n_rows,) 1 = fitted, 0 = held out
     model_pub: np.ndarray
-    model_fam: np.ndarray
     lp_missing: np.ndarray  # indices of models without log params
     lt_missing: np.ndarray
     dd_missing: np.ndarray  # (n_missing, 2): model index, column index
@@ -171,7 +160,7 @@ class TrainingArrays:
         """Shapes that define the compiled graph (data of equal signature reuses it)."""
         return (len(self.feats.models), self.feats.factor_mean.shape[1], len(self.row_model),
                 int(self.row_method.max()) + 1, int(self.model_pub.max()) + 1,
-                int(self.model_fam.max()) + 1, len(self.lp_missing), len(self.lt_missing),
+                len(self.lp_missing), len(self.lt_missing),
                 self.feats.dd.shape[1], len(self.dd_missing))
 
 
@@ -185,12 +174,10 @@ def training_arrays(frame: pd.DataFrame, weights: np.ndarray, enc: Encoding,
         dtype=np.int64)
     y = logit(frame[list(CATEGORIES)].to_numpy(dtype=float))
     pubs = {p: i for i, p in enumerate(enc.publishers)}
-    fams = {f: i for i, f in enumerate(enc.families)}
     dd_missing = np.argwhere(np.isnan(feats.dd)) if feats.dd.size else np.zeros((0, 2), int)
     return TrainingArrays(
         feats=feats, row_model=row_model, row_method=row_method, y=y,
         weight=np.asarray(weights, dtype=float),
         model_pub=np.array([pubs[p] for p in feats.publisher], dtype=np.int64),
-        model_fam=np.array([fams[f] for f in feats.family], dtype=np.int64),
         lp_missing=np.flatnonzero(np.isnan(feats.lp)), lt_missing=np.flatnonzero(
             np.isnan(feats.lt)), dd_missing=dd_missing.astype(np.int64))

@@ -37,7 +37,7 @@ def _publisher_effects(keys: list[str], seen: list[str], u_pub: np.ndarray,
 
 
 def predictive_draws(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFeatures,
-                     seen_publishers: list[str], seen_families: list[str],
+                     seen_publishers: list[str],
                      row_model: np.ndarray, row_method: np.ndarray,
                      rng: np.random.Generator) -> np.ndarray:
     """Joint posterior-predictive accuracy draws.

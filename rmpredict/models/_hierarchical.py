@@ -33,7 +33,7 @@ class HierarchicalRMPredictor(BaseRMPredictor):
     """Bayesian hierarchical model of RewardBench category accuracy.
 
     Categories are modelled jointly on the logit scale; slopes are partially pooled across
-    categories and RM methods, publisher and family effects are partially pooled, benchmark
+    categories and RM methods, publisher effects are partially pooled, benchmark
     scores enter through a latent capability learned from the bundled leaderboards, and missing
     inputs are latent. See ``docs/model.md`` for the full model, priors and checks.
 
@@ -58,7 +58,7 @@ class HierarchicalRMPredictor(BaseRMPredictor):
     idata_ : arviz.InferenceData
         Posterior, sample statistics and the training data (``fit_data``).
     encoding_ : Encoding
-        Methods, publishers, families, feature scaling seen in ``fit``.
+        Methods, publishers and feature scaling seen in ``fit``.
     factor_model_ : BenchmarkFactorModel
         The benchmark measurement model.
     diagnostics_ : dict
@@ -200,11 +200,9 @@ class HierarchicalRMPredictor(BaseRMPredictor):
                       sample_seconds=round(run.sample_seconds, 3),
                       reused_compiled_graph=run.reused_compiled, sampler=self.sampler)
         pubs = np.asarray(enc.publishers)[arrays.model_pub[fitted_models]]
-        fams = np.asarray(enc.families)[arrays.model_fam[fitted_models]]
         self.encoding_ = enc
         self.factor_model_ = fm
         self.seen_publishers_ = sorted(set(pubs))
-        self.seen_families_ = sorted(set(fams))
         self.diagnostics_ = report
         self.feature_names_ = enc.feature_names
         self.idata_ = _attach_fit_data(idata, frame, weights)
@@ -237,7 +235,7 @@ class HierarchicalRMPredictor(BaseRMPredictor):
         notes = self._notes(feats)
         rng = np.random.default_rng(int(self.random_seed))
         draws = predictive_draws(self._posterior_arrays(), enc, feats, self.seen_publishers_,
-                                 self.seen_families_, row_model, row_method, rng)
+                                 row_model, row_method, rng)
         return PredictionResult.from_draws(
             index[["model", "method"]], TARGETS, draws, ci_prob, predictor=self.name,
             provenance=self._provenance(model_id=self.model_id,
@@ -260,7 +258,6 @@ class HierarchicalRMPredictor(BaseRMPredictor):
         notes = pd.DataFrame({
             "model": feats.models, "n_benchmarks": feats.n_benchmarks,
             "publisher_seen": [p in self.seen_publishers_ for p in feats.publisher],
-            "family_seen": [f in self.seen_families_ for f in feats.family],
             "stage_assumed_instruct": feats.stage_missing, "extrapolated": extrap})
         flagged = notes[notes["extrapolated"] != ""]
         if len(flagged):
@@ -309,8 +306,7 @@ class HierarchicalRMPredictor(BaseRMPredictor):
 def _label(idata, enc: Encoding):
     """Attach label coordinates (methods, publishers, ...) to a positional-coordinate posterior."""
     labels = {"rm_method": enc.methods, "category": list(TARGETS[:4]),
-              "feature": enc.feature_names, "publisher": enc.publishers,
-              "family": enc.families}
+              "feature": enc.feature_names, "publisher": enc.publishers}
     for group in ("posterior",):
         ds = getattr(idata, group)
         assign = {d: labels[d] for d in labels if d in ds.dims}

@@ -57,7 +57,6 @@ def save_predictor(model, path: str | os.PathLike[str]) -> str:
         "rmpredict_encoding": json.dumps(model.encoding_.to_dict()),
         "rmpredict_factor_model": json.dumps(model.factor_model_.to_dict()),
         "rmpredict_seen_publishers": json.dumps(model.seen_publishers_),
-        "rmpredict_seen_families": json.dumps(model.seen_families_),
         "rmpredict_diagnostics": json.dumps(model.diagnostics_, default=str),
         "rmpredict_library_versions": json.dumps(library_versions()),
         "rmpredict_posterior_sha256": posterior_hash(post),
@@ -120,7 +119,6 @@ def load_predictor(cls, path: str | os.PathLike[str]):
         obj.factor_model_ = BenchmarkFactorModel.from_dict(
             json.loads(attrs["rmpredict_factor_model"]))
         obj.seen_publishers_ = json.loads(attrs["rmpredict_seen_publishers"])
-        obj.seen_families_ = json.loads(attrs["rmpredict_seen_families"])
         obj.diagnostics_ = json.loads(attrs["rmpredict_diagnostics"])
         obj.methods_ = tuple(json.loads(attrs["rmpredict_methods"]))
         obj.n_train_ = int(attrs["rmpredict_n_train"])

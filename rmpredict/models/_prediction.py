@@ -51,6 +51,10 @@ class PredictionResult:
         Name of the predictor that produced the result.
     provenance : dict
         rmpredict version, model id, data hash, seed.
+    notes : pandas.DataFrame, optional
+        Per candidate: benchmarks observed, publisher seen in training, extrapolation flags.
+    filled : pandas.DataFrame, optional
+        Feature values filled from the bundled tables: ``model, column, value, source``.
     """
 
     index: pd.DataFrame
@@ -64,6 +68,7 @@ class PredictionResult:
     predictor: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
     notes: pd.DataFrame | None = None
+    filled: pd.DataFrame | None = None
 
     @classmethod
     def from_draws(cls, index: pd.DataFrame, targets: tuple[str, ...], draws: np.ndarray,

@@ -33,7 +33,6 @@ class Summary:
                 "n_train_rows": model.n_train_, "data_hash": model.data_hash_,
                 "features": list(model.feature_names_),
                 "publishers_seen": len(model.seen_publishers_),
-                "families_seen": len(model.seen_families_),
                 "random_seed": model.random_seed, "sampler": model.sampler}
         return cls(table=table, diagnostics=dict(model.diagnostics_), info=info)
 

@@ -1,0 +1,134 @@
+"""Building a release: fit, save, checksum, registry entry and a generated model card."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rmpredict.exceptions import InvalidParameterError
+from rmpredict.release._cite import cite
+from rmpredict.release._registry import Release, read_registry, write_registry
+
+__all__ = ["build_release", "render_card"]
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+def _table(rows: list[tuple[str, str]], head: tuple[str, str]) -> str:
+    lines = [f"| {head[0]} | {head[1]} |", "|---|---|"]
+    lines += [f"| {a} | {b} |" for a, b in rows]
+    return "\n".join(lines)
+
+
+def render_card(model, release: Release, metrics: dict[str, Any] | None) -> str:
+    """Model card markdown from the template."""
+    from rmpredict._provenance import library_versions
+    from rmpredict.models._hier_graph import DEFAULT_PRIORS
+    from rmpredict.models._model_io import fit_data_frame
+
+    fit = fit_data_frame(model.idata_)
+    fit = fit[fit["_weight"] > 0]
+    counts = fit.groupby("method")["model"].nunique().to_dict()
+    training = (f"{len(fit)} (model, method) rows: "
+                + ", ".join(f"{m}: {n} models" for m, n in sorted(counts.items()))
+                + f"; {fit['publisher'].nunique() if 'publisher' in fit else '?'} publishers. "
+                "Accuracies are fractions in [0, 1].")
+    priors = _table([(k, f"{v:g}") for k, v in sorted(model._priors().items())],
+                    ("prior scale", "value (logit-accuracy units)"))
+    d = model.diagnostics_
+    diag = _table([
+        ("sampler", f"{d.get('sampler')} ({model.chains} chains x {model.draws} draws, "
+                    f"{model.tune} tuning, target_accept {model.target_accept})"),
+        ("max r-hat", f"{d.get('max_rhat', float('nan')):.4f} (<= 1.01 required)"),
+        ("min bulk / tail ESS", f"{d.get('min_ess_bulk', float('nan')):.0f} / "
+                                f"{d.get('min_ess_tail', float('nan')):.0f} (>= 400 required)"),
+        ("divergences", str(d.get("divergences"))),
+        ("status", "ok" if d.get("ok") else "; ".join(d.get("problems", []))),
+        ("compile / sample time (s)", f"{d.get('compile_seconds')} / {d.get('sample_seconds')}"),
+    ], ("diagnostic", "value"))
+    if metrics:
+        rows = []
+        for pred, by_method in metrics.get("results", {}).items():
+            for method, m in by_method.items():
+                rows.append(f"| {pred} | {method} | {m.get('mae')} | {m.get('spearman')} | "
+                            f"{m.get('coverage_at_k')} | {m.get('interval_coverage_50')} | "
+                            f"{m.get('interval_coverage_90')} | {m.get('n')} |")
+        mtext = ("Held-out publishers, overall score; MAE in points (0-100); interval coverage "
+                 "over held-out category cells.\n\n| predictor | method | MAE | Spearman | "
+                 "coverage@5-10 | cover 50% | cover 90% | n |\n|---|---|---|---|---|---|---|---|\n"
+                 + "\n".join(rows))
+    else:
+        mtext = "Not evaluated for this release (build it with `--metrics metrics.json`)."
+    versions = _table(sorted(library_versions().items()), ("library", "version"))
+    return resources.files("rmpredict.release").joinpath("card_template.md").read_text(
+        encoding="utf-8").format(
+        full_name=release.full_name, description=release.description, file=release.file,
+        sha256=release.sha256, model_version=model.model_version, model_id=release.model_id,
+        data_hash=release.data_hash, rmpredict_version=release.rmpredict_version,
+        created=release.created, training_summary=training,
+        features=", ".join(f"`{f}`" for f in model.feature_names_),
+        n_leaderboard=model.factor_model_.n_rows_, priors=priors, diagnostics=diag,
+        metrics=mtext, n_models=fit["model"].nunique(), versions=versions,
+        bibtex=cite(release)) + "\n"
+
+
+def build_release(model, *, name: str, version: str, registry_dir: str | os.PathLike[str],
+                  description: str = "", metrics: dict[str, Any] | str | None = None,
+                  thin: int = 1) -> Release:
+    """Save a fitted model as a named release with checksum, registry entry and model card.
+
+    Parameters
+    ----------
+    model : HierarchicalRMPredictor
+        A fitted model.
+    name, version : str
+        The release is cited as ``name@version`` (lower-case letters, digits, ``.-_``).
+    registry_dir : path
+        Folder holding ``registry.toml``, the netCDF files and the cards.
+    metrics : dict or path, optional
+        ``metrics.json`` of ``rmpredict evaluate`` to include in the card.
+    thin : int, default=1
+        Keep every ``thin``-th draw of each chain (smaller files).
+    """
+    from rmpredict._version import __version__
+
+    for label, value in (("name", name), ("version", version)):
+        if not _NAME_RE.match(value):
+            raise InvalidParameterError(
+                f"The '{label}' of a release must use lower-case letters, digits, '.', '-' or "
+                f"'_'. Got {value!r} instead.")
+    model._check_fitted()
+    if isinstance(metrics, str | os.PathLike):
+        metrics = json.loads(Path(metrics).read_text(encoding="utf-8"))
+    folder = Path(registry_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = read_registry(folder) if (folder / "registry.toml").exists() else []
+    full = f"{name}@{version}"
+    if any(r.full_name == full for r in existing):
+        raise InvalidParameterError(f"release {full} already exists in {folder}; choose a new "
+                                    "version")
+    stem = f"{name}-{version}"
+    if thin > 1:
+        model.idata_.posterior = model.idata_.posterior.isel(draw=slice(None, None, int(thin)))
+        if "sample_stats" in model.idata_:
+            model.idata_.sample_stats = model.idata_.sample_stats.isel(
+                draw=slice(None, None, int(thin)))
+        model._post_cache = None
+    digest = model.save(folder / "files" / f"{stem}.nc")
+    key = re.sub(r"[^a-z0-9]", "_", stem)
+    release = Release(
+        name=name, version=version, file=f"files/{stem}.nc", sha256=digest,
+        created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), rmpredict_version=__version__,
+        model_id=model.model_id, data_hash=model.data_hash_, bibtex_key=key,
+        description=description or f"rmpredict hierarchical predictor {full}.",
+        card=f"cards/{stem}.md", registry_dir=str(folder))
+    from rmpredict._io import write_text_atomic
+
+    write_text_atomic(folder / release.card, render_card(model, release, metrics))
+    write_registry([*existing, release], folder)
+    return release

@@ -1,0 +1,59 @@
+"""``rmpredict data list|show|verify`` through a subprocess."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rmpredict.datasets import list_tables, load_reference, load_table
+
+
+def test_data_list(run_cli):
+    proc = run_cli("data", "list")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split()[:3] == ["table", "file", "rows"]
+    for row in list_tables().itertuples():
+        assert any(line.split()[:3] == [row.table, row.file, str(row.rows)] for line in lines)
+    assert "reference" in proc.stdout
+
+
+def test_data_show_head(run_cli):
+    proc = run_cli("data", "show", "rm_results", "--head", "3")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 4  # header + 3 rows
+    rm = load_table("rm_results")
+    assert lines[0].split()[:3] == list(rm.columns[:3])
+    for line, model in zip(lines[1:], rm["model"].head(3)):
+        assert line.split()[0] == model
+
+
+def test_data_show_reference_to_file(run_cli, tmp_path):
+    out = tmp_path / "ref.csv"
+    proc = run_cli("data", "show", "reference", "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    assert f"wrote 66 rows to {out}" in proc.stderr
+    first = out.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# rmpredict ") and "data show reference" in first
+    written = pd.read_csv(out, comment="#")
+    pd.testing.assert_frame_equal(written, load_reference(), check_dtype=False)
+    assert not list(tmp_path.glob(".ref.csv.*"))  # no temporary file left behind
+
+
+def test_data_verify(run_cli):
+    proc = run_cli("data", "verify")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == len(list_tables())
+    assert all(line.startswith("ok  ") and "sha256 " in line for line in lines)
+
+
+def test_data_show_unknown_table(run_cli, one_line_error):
+    one_line_error(run_cli("data", "show", "nope"), prefix="rmpredict data: error:",
+                   contains="unknown table 'nope'; use one of rm_results, models")
+    assert "'reference'" in run_cli("data", "show", "nope").stderr
+
+
+def test_data_show_negative_head(run_cli, one_line_error):
+    one_line_error(run_cli("data", "show", "models", "--head", "-1"),
+                   prefix="rmpredict data: error:", contains="--head must be >= 0")

@@ -1,0 +1,233 @@
+"""The Bayesian hierarchical predictor: API, prediction structure, persistence, recovery."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rmpredict.datasets import TARGETS
+from rmpredict.exceptions import (
+    ConvergenceWarning,
+    DataValidationError,
+    InvalidParameterError,
+    ModelMismatchError,
+    NotFittedError,
+)
+from rmpredict.models import HierarchicalRMPredictor
+
+from .conftest import SMALL  # noqa: TID252 - test-local constants
+
+CANDIDATES = pd.DataFrame({"model": ["Qwen/Qwen2.5-7B-Instruct", "google/gemma-2-9b-it",
+                                     "01-ai/Yi-1.5-9B-Chat", "tiiuae/Falcon3-7B-Instruct"]})
+
+
+def test_init_only_stores_and_clone_works():
+    from sklearn.base import clone
+
+    m = HierarchicalRMPredictor(draws=7, sampler="nope")
+    assert m.get_params()["draws"] == 7 and m.sampler == "nope"
+    assert clone(m).get_params() == m.get_params()
+
+
+def test_unfitted_predict_raises():
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        HierarchicalRMPredictor().predict(CANDIDATES)
+
+
+def test_bad_parameters_raise_at_fit(reference_frame):
+    with pytest.raises(InvalidParameterError, match="'sampler' parameter"):
+        HierarchicalRMPredictor(sampler="stan").fit(reference_frame)
+    with pytest.raises(InvalidParameterError, match="'draws' parameter"):
+        HierarchicalRMPredictor(draws=0).fit(reference_frame)
+    with pytest.raises(InvalidParameterError, match="unknown key"):
+        HierarchicalRMPredictor(priors={"nope": 1.0}).fit(reference_frame)
+
+
+def test_fitted_attributes(small_model):
+    m = small_model
+    assert m.methods_ == ("bradley_terry", "regression")
+    assert m.n_train_ == 66
+    assert m.feature_names_[:5] == ["factor_1", "factor_2", "factor_3", "log_params",
+                                    "log_tokens"]
+    post = m.idata_.posterior
+    assert post.sizes["chain"] == SMALL["chains"] and post.sizes["draw"] == SMALL["draws"]
+    assert list(post["beta"].coords["rm_method"].values) == ["bradley_terry", "regression"]
+    assert {"max_rhat", "min_ess_bulk", "divergences", "ok"} <= set(m.diagnostics_)
+    assert "fit_data" in m.idata_
+
+
+def test_predict_shapes_and_frame(small_model):
+    res = small_model.predict(CANDIDATES, method="all", ci_prob=0.8)
+    assert res.draws.shape == (SMALL["draws"] * SMALL["chains"], 8, 5)
+    frame = res.to_frame()
+    assert list(frame.columns) == ["model", "method", "target", "mean", "sd", "lower", "upper",
+                                   "ci_prob"]
+    assert len(frame) == 4 * 2 * 5
+    assert set(frame["target"]) == set(TARGETS)
+    assert ((frame["lower"] <= frame["mean"]) & (frame["mean"] <= frame["upper"])).all()
+    assert frame[["mean", "lower", "upper"]].stack().between(0, 1).all()
+    # score is the mean of the four categories, draw by draw
+    np.testing.assert_allclose(res.draws[..., 4], res.draws[..., :4].mean(axis=2), rtol=1e-6)
+
+
+def test_predict_is_reproducible(small_model):
+    a = small_model.predict(CANDIDATES, method="regression")
+    b = small_model.predict(CANDIDATES, method="regression")
+    np.testing.assert_array_equal(a.draws, b.draws)
+
+
+def test_unseen_publisher_is_wider_than_seen(small_model):
+    res = small_model.predict(pd.DataFrame({
+        "model": ["Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2.5-7B-Instruct-renamed"],
+        "publisher": ["Alibaba", "NewLab"], "mmlu_pro": [0.4287, 0.4287],
+        "ifeval": [0.7585] * 2, "bbh": [0.5394] * 2, "math_lvl5": [0.5] * 2,
+        "gpqa": [0.2911] * 2, "musr": [0.402] * 2, "params_b": [7.62] * 2,
+        "pretrain_tokens_t": [18.0] * 2, "post_training": ["instruct"] * 2}), method="regression")
+    sd = res.to_wide("sd").set_index("model")["score"]
+    assert sd["Qwen/Qwen2.5-7B-Instruct-renamed"] > sd["Qwen/Qwen2.5-7B-Instruct"]
+    notes = res.notes.set_index("model")
+    assert not notes.loc["Qwen/Qwen2.5-7B-Instruct-renamed", "publisher_seen"]
+
+
+def test_missing_scores_widen_the_interval(small_model):
+    full = {"model": "x/full", "publisher": "Alibaba", "ifeval": 0.76, "bbh": 0.54,
+            "math_lvl5": 0.5, "gpqa": 0.29, "musr": 0.40, "mmlu_pro": 0.43, "params_b": 7.6,
+            "pretrain_tokens_t": 18.0, "post_training": "instruct"}
+    partial = {"model": "x/partial", "publisher": "Alibaba", "mmlu_pro": 0.43,
+               "params_b": 7.6, "pretrain_tokens_t": 18.0, "post_training": "instruct"}
+    res = small_model.predict(pd.DataFrame([full, partial]), method="regression")
+    notes = res.notes.set_index("model")
+    assert notes.loc["x/full", "n_benchmarks"] == 6 and notes.loc["x/partial", "n_benchmarks"] == 1
+    width = (res.upper - res.lower)[:, 4]
+    assert width[1] > width[0]
+
+
+def test_extrapolation_warns(small_model):
+    cand = pd.DataFrame({"model": ["huge/model"], "publisher": ["Alibaba"], "params_b": [400.0],
+                         "mmlu_pro": [0.6], "pretrain_tokens_t": [18.0],
+                         "post_training": ["instruct"]})
+    from rmpredict.exceptions import ExtrapolationWarning
+
+    with pytest.warns(ExtrapolationWarning, match="outside the training range"):
+        res = small_model.predict(cand, method="regression")
+    assert "log_params" in res.notes["extrapolated"].iloc[0]
+
+
+def test_bad_candidates_give_clear_errors(small_model):
+    with pytest.raises(DataValidationError, match="no usable feature"):
+        small_model.predict(pd.DataFrame({"model": ["nobody/unknown-model"]}))
+    with pytest.raises(DataValidationError, match="looks like percent"):
+        small_model.predict(pd.DataFrame({"model": ["x/y"], "mmlu_pro": [43.0]}))
+    with pytest.raises(InvalidParameterError, match="'method' parameter"):
+        small_model.predict(CANDIDATES, method="dpo_rm")
+    with pytest.raises(InvalidParameterError, match="ci_prob"):
+        small_model.predict(CANDIDATES, ci_prob=1.5)
+
+
+def test_save_load_round_trip(small_model, tmp_path):
+    path = tmp_path / "m.nc"
+    digest = small_model.save(path)
+    assert len(digest) == 64 and not list(tmp_path.glob(".*.tmp"))
+    loaded = HierarchicalRMPredictor.load(path)
+    assert loaded.model_id == small_model.model_id
+    assert loaded._config() == small_model._config()
+    a = small_model.predict(CANDIDATES)
+    b = loaded.predict(CANDIDATES)
+    np.testing.assert_array_equal(a.draws, b.draws)
+    assert b.provenance["model_id"] == small_model.model_id
+
+
+def test_load_refuses_corrupted_and_foreign_files(small_model, tmp_path):
+    good = tmp_path / "m.nc"
+    small_model.save(good)
+    truncated = tmp_path / "truncated.nc"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(ModelMismatchError, match="corrupted or not a netCDF"):
+        HierarchicalRMPredictor.load(truncated)
+    text = tmp_path / "text.nc"
+    text.write_text("not a model")
+    with pytest.raises(ModelMismatchError, match="not a usable rmpredict model"):
+        HierarchicalRMPredictor.load(text)
+    import xarray as xr
+
+    foreign = tmp_path / "foreign.nc"
+    xr.Dataset({"x": ("d", np.arange(3.0))}).to_netcdf(foreign, engine="h5netcdf",
+                                                       group="posterior")
+    with pytest.raises(ModelMismatchError, match="foreign or unrelated"):
+        HierarchicalRMPredictor.load(foreign)
+    with pytest.raises(FileNotFoundError, match="check the --model path"):
+        HierarchicalRMPredictor.load(tmp_path / "absent.nc")
+
+
+def test_load_refuses_modified_posterior_values(small_model, tmp_path):
+    import h5py
+
+    path = tmp_path / "m.nc"
+    small_model.save(path)
+    with h5py.File(path, "r+") as fh:
+        data = fh["posterior"]["alpha"]
+        values = data[...]
+        values[0, 0, 0, 0] += 0.5
+        data[...] = values
+    with pytest.raises(ModelMismatchError, match="do not match their recorded sha256"):
+        HierarchicalRMPredictor.load(path)
+
+
+def test_holdout_reuses_compiled_graph_and_hides_publisher(small_model, reference_frame):
+    from rmpredict.models._base import mark_validated
+
+    held = (reference_frame["publisher"] == "Nvidia").to_numpy()
+    m = HierarchicalRMPredictor(**SMALL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.fit(mark_validated(reference_frame), holdout=held)
+    assert m.diagnostics_["reused_compiled_graph"] is True
+    assert "Nvidia" not in m.seen_publishers_
+    assert m.n_train_ == int((~held).sum())
+
+
+def _simulate(frame, model, rng):
+    """Accuracies drawn from the model's own generative structure with known slopes."""
+    from rmpredict.models._hier_data import build_encoding, training_arrays
+
+    weights = np.ones(len(frame))
+    enc = build_encoding(frame, weights, 3)
+    arr = training_arrays(frame, weights, enc, model.factor_model_)
+    f = arr.feats
+    factors = f.factor_mean + np.einsum("mkl,ml->mk", f.factor_chol,
+                                        rng.standard_normal(f.factor_mean.shape))
+    x = np.column_stack([factors, np.nan_to_num(f.lp), np.nan_to_num(f.lt), f.stage])
+    b_true = rng.normal(0.0, 0.35, size=(2, x.shape[1]))
+    alpha = rng.normal(1.0, 0.5, size=(2, 4))
+    u = rng.normal(0.0, 0.05, size=(len(enc.publishers), 2, 4))
+    eta = (alpha[arr.row_method] + (x[arr.row_model] @ b_true.T)[np.arange(len(frame)),
+                                                                  arr.row_method][:, None]
+           + u[arr.model_pub[arr.row_model], arr.row_method]
+           + rng.normal(0.0, 0.05, size=(len(frame), 1))
+           + rng.normal(0.0, 0.08, size=(len(frame), 4)))
+    sim = frame.copy()
+    sim[["chat", "chat_hard", "safety", "reasoning"]] = 1.0 / (1.0 + np.exp(-eta))
+    sim["score"] = sim[["chat", "chat_hard", "safety", "reasoning"]].mean(axis=1)
+    return sim, b_true
+
+
+def test_parameter_recovery(small_model, reference_frame):
+    rng = np.random.default_rng(7)
+    sim, b_true = _simulate(reference_frame, small_model, rng)
+    from rmpredict.models._base import mark_validated
+
+    m = HierarchicalRMPredictor(**(SMALL | {"draws": 300, "tune": 300}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.fit(mark_validated(sim))
+    post = m.idata_.posterior["b_method"]
+    mean = post.mean(("chain", "draw")).to_numpy()
+    lo, hi = post.quantile([0.05, 0.95], dim=("chain", "draw")).to_numpy()
+    cont = slice(0, 5)  # factors, log params, log tokens: identified by many models
+    corr = np.corrcoef(mean[:, cont].ravel(), b_true[:, cont].ravel())[0, 1]
+    assert corr > 0.8, corr
+    covered = (lo <= b_true) & (b_true <= hi)
+    assert covered[:, cont].mean() >= 0.8, covered
