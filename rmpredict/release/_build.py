@@ -25,6 +25,10 @@ def _table(rows: list[tuple[str, str]], head: tuple[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _fmt(value: Any) -> str:
+    return "–" if value is None else f"{float(value):.2f}"
+
+
 def render_card(model, release: Release, metrics: dict[str, Any] | None) -> str:
     """Model card markdown from the template."""
     from rmpredict._provenance import library_versions
@@ -44,6 +48,8 @@ def render_card(model, release: Release, metrics: dict[str, Any] | None) -> str:
     diag = _table([
         ("sampler", f"{d.get('sampler')} ({model.chains} chains x {model.draws} draws, "
                     f"{model.tune} tuning, target_accept {model.target_accept})"),
+        ("draws stored in the file", f"{model.idata_.posterior.sizes['chain']} chains x "
+                                     f"{model.idata_.posterior.sizes['draw']} draws"),
         ("max r-hat", f"{d.get('max_rhat', float('nan')):.4f} (<= 1.01 required)"),
         ("min bulk / tail ESS", f"{d.get('min_ess_bulk', float('nan')):.0f} / "
                                 f"{d.get('min_ess_tail', float('nan')):.0f} (>= 400 required)"),
@@ -55,9 +61,10 @@ def render_card(model, release: Release, metrics: dict[str, Any] | None) -> str:
         rows = []
         for pred, by_method in metrics.get("results", {}).items():
             for method, m in by_method.items():
-                rows.append(f"| {pred} | {method} | {m.get('mae')} | {m.get('spearman')} | "
-                            f"{m.get('coverage_at_k')} | {m.get('interval_coverage_50')} | "
-                            f"{m.get('interval_coverage_90')} | {m.get('n')} |")
+                cells = [_fmt(m.get(k)) for k in ("mae", "spearman", "coverage_at_k",
+                                                   "interval_coverage_50",
+                                                   "interval_coverage_90")]
+                rows.append(f"| {pred} | {method} | " + " | ".join(cells) + f" | {m.get('n')} |")
         mtext = ("Held-out publishers, overall score; MAE in points (0-100); interval coverage "
                  "over held-out category cells.\n\n| predictor | method | MAE | Spearman | "
                  "coverage@5-10 | cover 50% | cover 90% | n |\n|---|---|---|---|---|---|---|---|\n"

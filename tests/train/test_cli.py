@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import synthetic_pairs, write_jsonl
+from _train_helpers import synthetic_pairs, write_jsonl
 
 from rmpredict.cli import main
 from rmpredict.datasets import read_results

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import make_tokenizer
+from _train_helpers import make_tokenizer
 
 from rmpredict.exceptions import DataValidationError
 from rmpredict.train._data import Encoder, check_pairs, check_regression_rows, load_rows

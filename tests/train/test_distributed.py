@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import torch
-from conftest import synthetic_pairs, write_jsonl
+from _train_helpers import synthetic_pairs, write_jsonl
 
 WORKER = Path(__file__).with_name("_ddp_worker.py")
 

@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from conftest import synthetic_pairs
+from _train_helpers import synthetic_pairs
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import make_bert_dir, make_tokenizer, synthetic_pairs, write_jsonl
+from _train_helpers import make_bert_dir, make_tokenizer, synthetic_pairs, write_jsonl
 
 from rmpredict.train._model import DEDICATED_PAD_TOKEN, load_reward_model, pack_batch, pad_batch
 from rmpredict.train._score import score_reward_model

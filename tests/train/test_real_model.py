@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import synthetic_pairs
+from _train_helpers import synthetic_pairs
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import WORDS, synthetic_pairs
+from _train_helpers import WORDS, synthetic_pairs
 
 import rmpredict.train._trainer as trainer_mod
 from rmpredict.exceptions import TrainingError
