@@ -29,7 +29,7 @@ def candidates(n: int, seed: int = 0):
     lb = lb[(lb["params_b"] > 0.3) & (lb["params_b"] < 12)].reset_index(drop=True)
     rng = np.random.default_rng(seed)
     pick = lb.iloc[rng.integers(0, len(lb), n)].reset_index(drop=True)
-    pick["model"] = [f"{m}#{i}" for i, m in enumerate(pick["model"])]
+    pick["model"] = [f"{m}~{i}" for i, m in enumerate(pick["model"])]
     pick["post_training"] = "instruct"
     pick["pretrain_tokens_t"] = 10.0
     return pick.drop(columns=["precision", "architecture"])
@@ -38,10 +38,21 @@ def candidates(n: int, seed: int = 0):
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=10_000)
+    p.add_argument("--predictive-draws", type=int, nargs="*", default=[1000, 250],
+                   help="posterior draws used per prediction (each value is timed)")
     args = p.parse_args()
     from rmpredict.release import load_release
 
     model = load_release()
+    for n_draws in args.predictive_draws[1:]:
+        model.set_params(n_predictive_draws=n_draws)
+        model._post_cache = None
+        t0 = time.perf_counter()
+        model.predict(candidates(args.n), method="all", ci_prob=0.9)
+        print(f"| predict {args.n} candidates with {n_draws} draws | "
+              f"{time.perf_counter() - t0:.2f} s |")
+    model.set_params(n_predictive_draws=args.predictive_draws[0])
+    model._post_cache = None
     cand = candidates(args.n)
     t0 = time.perf_counter()
     res = model.predict(cand, method="all", ci_prob=0.9)

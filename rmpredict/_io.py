@@ -14,7 +14,8 @@ import pandas as pd
 
 from rmpredict.exceptions import DataValidationError, InvalidParameterError
 
-__all__ = ["atomic_path", "write_text_atomic", "write_json_atomic", "write_table_atomic", "read_table"]
+__all__ = ["atomic_path", "write_text_atomic", "write_json_atomic", "write_table_atomic",
+           "read_table"]
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl", ".ndjson")
 

@@ -35,6 +35,7 @@ KINDS = ("candidates", "results")
 PASSTHROUGH = {"rm_train_data", "source", "release", "notes", "precision", "architecture",
                "publisher", "family"}
 _MAX_LISTED = 5
+_UNITS = {"params_b": "billions of parameters", "pretrain_tokens_t": "trillions of tokens"}
 _METHOD_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # A score column counts as "given in percent" when its values exceed 1 but not 100.
 _PERCENT_MAX = 100.0
@@ -172,7 +173,8 @@ def validate_table(
     Warns
     -----
     DataWarning
-        For unknown columns (ignored) and values filled from the bundled tables.
+        For unknown columns (ignored). Values filled from the bundled tables are listed in
+        ``filled``, not warned about.
     """
     if kind not in KINDS:
         raise InvalidParameterError(
@@ -212,7 +214,7 @@ def validate_table(
                 vals = ", ".join(f"{v:g}" for v in frame.loc[neg, col].head(_MAX_LISTED))
                 problems.append(f"column {col!r}: non-positive value(s) {vals} at "
                                 f"{_rows(frame, neg)}; sizes must be > 0 ({col} is in "
-                                f"{'billions of parameters' if col == 'params_b' else 'trillions of tokens'})")
+                                f"{_UNITS[col]})")
     if "post_training" in frame.columns:
         stage = frame["post_training"].astype("string").str.strip().str.lower()
         bad = stage.notna() & ~stage.isin(POST_TRAINING_STAGES)

@@ -118,8 +118,8 @@ class BenchmarkFactorModel:
         inverse = inverse.ravel()
         prev = -np.inf
         loglik = -np.inf
-        it = 0
-        for it in range(1, int(self.max_iter) + 1):
+        n_iter = 0
+        for n_iter in range(1, int(self.max_iter) + 1):  # noqa: B007 - used after the loop
             m = np.zeros((n, k))
             ff = np.zeros((n, k, k))
             loglik = 0.0
@@ -137,7 +137,8 @@ class BenchmarkFactorModel:
                 cov = lo @ lo.T + np.diag(po)
                 sign, logdet = np.linalg.slogdet(cov)
                 quad = np.einsum("ij,jk,ik->i", d, np.linalg.inv(cov), d)
-                loglik += -0.5 * (quad.sum() + rows.sum() * (logdet + pat.sum() * np.log(2 * np.pi)))
+                loglik += -0.5 * (quad.sum()
+                                  + rows.sum() * (logdet + pat.sum() * np.log(2 * np.pi)))
             # M-step, one benchmark at a time over the rows that observe it.
             for j in range(p):
                 r = obs[:, j]
@@ -156,7 +157,7 @@ class BenchmarkFactorModel:
                 break
             prev = loglik
         lam = self._rotate(lam, psi)
-        return _Fit(np.zeros(p), np.ones(p), mu, lam, psi, float(loglik), n, it)
+        return _Fit(np.zeros(p), np.ones(p), mu, lam, psi, float(loglik), n, n_iter)
 
     @staticmethod
     def _rotate(lam: np.ndarray, psi: np.ndarray) -> np.ndarray:

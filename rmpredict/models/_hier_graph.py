@@ -16,12 +16,16 @@ factors, log parameters, log tokens, post-training stage dummies, data-distribut
 Publisher effects are per method and category: a publisher's data and recipes shift
 categories differently, and the two RM recipes respond differently to a base model (the study:
 regression RMs depend less on base quality). With one publisher effect shared by both methods,
-between-publisher differences seen only under Bradley-Terry would leak into the slopes. The run effect ``w`` of one reward model (a model x method pair) is shared by its
-four categories: the study reports that Bradley-Terry training is unstable, and a failed run
+between-publisher differences seen only under Bradley-Terry would leak into the slopes.
+
+The run effect ``w`` of one reward model (a model x method pair) is shared by its four
+categories: the study reports that Bradley-Terry training is unstable, and a failed run
 lowers every category at once; without ``w`` the four cells of a run would count as independent
 evidence and slopes would look far more certain than they are. A publisher-wide intercept and a
 family effect were tried and dropped: beside the per-category publisher effects and ``w`` they
 were not identified (8 publishers, 16 families) and stalled the sampler (r-hat > 1.01).
+Method-specific publisher effects replaced a shared per-category one after a first
+leave-one-publisher-out run; docs/model.md records this sequence honestly.
 
 Slopes are partially pooled across methods (toward ``theta``) and categories (toward the
 method's slope), and ``theta`` itself shrinks toward zero. Latent capability factors enter as

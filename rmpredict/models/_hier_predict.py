@@ -17,23 +17,33 @@ CHUNK_MODELS = 1024
 
 
 def _publisher_effects(keys: list[str], seen: list[str], u_pub: np.ndarray,
-                       s_pub: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Publisher effect per model, shape (S, n_models, R, 4).
+                       s_pub: np.ndarray, rng: np.random.Generator
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Publisher effects ``(S, n_groups, R, 4)``, each model's group index, and a singleton mask.
 
-    A fitted publisher uses its posterior draws; an unseen one gets new draws from the
-    population (``N(0, s_pub[r])``), shared by all candidates of that publisher.
+    A fitted publisher uses its posterior draws; an unseen publisher shared by several
+    candidates gets one new draw from the population (``N(0, s_pub[r])``) that they all share.
+    An unseen publisher with a single candidate is flagged instead: its effect is independent
+    per category, so it is folded into that candidate's residual noise (same distribution, half
+    the random numbers).
     """
     s_n, _, n_r, n_c = u_pub.shape
-    uniq = sorted(set(keys))
+    counts: dict[str, int] = {}
+    for g in keys:
+        counts[g] = counts.get(g, 0) + 1
     pos = {g: i for i, g in enumerate(seen)}
-    eff = np.empty((s_n, len(uniq), n_r, n_c))
-    for i, g in enumerate(uniq):
+    singleton = np.array([g not in pos and counts[g] == 1 for g in keys])
+    groups = sorted({g for g, one in zip(keys, singleton) if not one})
+    eff = np.zeros((s_n, len(groups) + 1, n_r, n_c), dtype=np.float32)  # last: zero effect
+    for i, g in enumerate(groups):
         if g in pos:
             eff[:, i] = u_pub[:, pos[g]]
         else:
-            eff[:, i] = s_pub[:, :, None] * rng.standard_normal((s_n, n_r, n_c))
-    idx = np.array([uniq.index(g) for g in keys], dtype=np.int64)
-    return eff[:, idx]
+            eff[:, i] = s_pub[:, :, None] * rng.standard_normal((s_n, n_r, n_c), dtype=np.float32)
+    index = {g: i for i, g in enumerate(groups)}
+    idx = np.array([len(groups) if one else index[g] for g, one in zip(keys, singleton)],
+                   dtype=np.int64)
+    return eff, idx, singleton
 
 
 def predictive_draws(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFeatures,
@@ -46,8 +56,7 @@ def predictive_draws(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFea
     ----------
     post : dict of ndarray
         Posterior arrays with a leading sample axis: ``alpha (S,R,4)``, ``beta (S,R,4,J)``,
-        ``u_pub (S,P,R,4)``, ``sigma (S,R,4)``, ``s_run (S,R)``,
-        ``s_pub (S,R)``.
+        ``u_pub (S,P,R,4)``, ``sigma (S,R,4)``, ``s_run (S,R)``, ``s_pub (S,R)``.
     row_model, row_method : ndarray
         For each output row, the candidate (index into ``feats``) and method (index into
         ``enc.methods``).
@@ -57,49 +66,75 @@ def predictive_draws(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFea
     ndarray, shape (S, n_rows, 5), float32
         Accuracy draws for chat, chat_hard, safety, reasoning and their mean (score).
     """
+    f32 = np.float32
     s_n = post["alpha"].shape[0]
     n_models, k = feats.factor_mean.shape
-    pub = _publisher_effects(feats.publisher, seen_publishers, post["u_pub"], post["s_pub"], rng)
-    out = np.empty((s_n, len(row_model), 5), dtype=np.float32)
+    pub_eff, pub_idx, singleton = _publisher_effects(feats.publisher, seen_publishers,
+                                                     post["u_pub"], post["s_pub"], rng)
+    beta_t = np.swapaxes(post["beta"], 2, 3).astype(f32)  # (S, R, J, 4) for matmul
+    alpha = post["alpha"].astype(f32)
+    out = np.empty((s_n, len(row_model), 5), dtype=f32)
     order = np.argsort(row_model, kind="stable")
+    # Rows built by ``predict`` are grouped by candidate: slices then replace fancy indexing.
+    contiguous = bool(np.all(order == np.arange(len(row_model))))
     for start in range(0, n_models, CHUNK_MODELS):
         stop = min(start + CHUNK_MODELS, n_models)
         m = stop - start
-        z = rng.standard_normal((s_n, m, k))
-        factors = feats.factor_mean[None, start:stop] + np.einsum(
-            "mkl,sml->smk", feats.factor_chol[start:stop], z)
+        z = rng.standard_normal((s_n, m, k), dtype=f32)
+        chol = feats.factor_chol[start:stop].astype(f32)
+        factors = np.broadcast_to(feats.factor_mean[None, start:stop].astype(f32),
+                                  (s_n, m, k)).copy()
+        # K is tiny (3): explicit loops over it beat batched 3x3 matmuls by far.
+        for i in range(k):
+            for j in range(i + 1):
+                factors[:, :, i] += chol[:, i, j] * z[:, :, j]
         cols = [factors]
         for vals in (feats.lp[start:stop], feats.lt[start:stop]):
-            draw = np.broadcast_to(vals, (s_n, m)).copy()
+            draw = np.broadcast_to(vals.astype(f32), (s_n, m)).copy()
             miss = np.isnan(vals)
             if miss.any():
-                draw[:, miss] = rng.standard_normal((s_n, int(miss.sum())))
+                draw[:, miss] = rng.standard_normal((s_n, int(miss.sum())), dtype=f32)
             cols.append(draw[:, :, None])
-        cols.append(np.broadcast_to(feats.stage[None, start:stop], (s_n, m, feats.stage.shape[1])))
+        cols.append(np.broadcast_to(feats.stage[None, start:stop].astype(f32),
+                                    (s_n, m, feats.stage.shape[1])))
         if feats.dd.shape[1]:
-            dd = np.broadcast_to(feats.dd[None, start:stop], (s_n, m, feats.dd.shape[1])).copy()
+            dd = np.broadcast_to(feats.dd[None, start:stop].astype(f32),
+                                 (s_n, m, feats.dd.shape[1])).copy()
             miss = np.isnan(dd[0])
             if miss.any():
-                dd[:, miss] = rng.standard_normal((s_n, int(miss.sum())))
+                dd[:, miss] = rng.standard_normal((s_n, int(miss.sum())), dtype=f32)
             cols.append(dd)
         x = np.concatenate(cols, axis=2)  # (S, m, J)
-        sel = order[(row_model[order] >= start) & (row_model[order] < stop)]
-        if not len(sel):
-            continue
+        if contiguous:
+            lo_, hi_ = np.searchsorted(row_model, [start, stop])
+            sel = slice(int(lo_), int(hi_))
+            if hi_ == lo_:
+                continue
+        else:
+            sel = order[(row_model[order] >= start) & (row_model[order] < stop)]
+            if not len(sel):
+                continue
         local = row_model[sel] - start
         meth = row_method[sel]
-        eta = np.empty((s_n, len(sel), 4))
+        eta = np.empty((s_n, len(local), 4), dtype=f32)
         for r in np.unique(meth):
             rows = meth == r
-            lin = np.einsum("smj,scj->smc", x[:, local[rows]], post["beta"][:, r])
-            eta[:, rows] = post["alpha"][:, r][:, None, :] + lin
-        mdl = row_model[sel]
-        eta += pub[:, mdl, meth]
-        run_sd = post["s_run"][:, meth]  # (S, rows): every candidate is a new training run
-        eta += (run_sd * rng.standard_normal(run_sd.shape))[:, :, None]
-        noise_sd = post["sigma"][:, meth]  # (S, rows, 4)
-        eta += noise_sd * rng.standard_normal(noise_sd.shape)
-        acc = 1.0 / (1.0 + np.exp(-eta))
-        out[:, sel, :4] = acc
-        out[:, sel, 4] = acc.mean(axis=2)
+            xr = x[:, local[rows]]
+            eta[:, rows] = alpha[:, r][:, None, :] + np.matmul(xr, beta_t[:, r])
+        eta += pub_eff[:, pub_idx[row_model[sel]], meth]
+        # Every candidate is a new training run: a new run effect and new residual noise.
+        run_sd = post["s_run"][:, meth].astype(f32)  # (S, rows)
+        eta += (run_sd * rng.standard_normal(run_sd.shape, dtype=f32))[:, :, None]
+        noise_sd = post["sigma"][:, meth].astype(f32)  # (S, rows, 4)
+        alone = singleton[row_model[sel]]
+        if alone.any():
+            s_alone = post["s_pub"][:, meth[alone]].astype(f32)[:, :, None]
+            noise_sd[:, alone] = np.sqrt(noise_sd[:, alone] ** 2 + s_alone**2)
+        eta += noise_sd * rng.standard_normal(eta.shape, dtype=f32)
+        np.negative(eta, out=eta)
+        np.exp(eta, out=eta)
+        eta += 1.0
+        np.reciprocal(eta, out=eta)  # logistic
+        out[:, sel, :4] = eta
+        out[:, sel, 4] = eta.mean(axis=2)
     return out

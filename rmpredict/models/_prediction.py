@@ -26,6 +26,19 @@ def validate_ci_prob(ci_prob: float, caller: str) -> float:
     return value
 
 
+def _central_interval(draws: np.ndarray, ci_prob: float) -> tuple[np.ndarray, np.ndarray]:
+    """Central interval over the draw axis (linear interpolation, as ``np.quantile``).
+
+    Quantiles are taken along the last axis of a contiguous transposed copy: partitioning
+    contiguous memory is several times faster than along a strided leading axis.
+    """
+    alpha = (1.0 - ci_prob) / 2.0
+    flat = np.ascontiguousarray(draws.reshape(draws.shape[0], -1).T)
+    lo, hi = np.quantile(flat, [alpha, 1.0 - alpha], axis=1)
+    shape = draws.shape[1:]
+    return lo.reshape(shape), hi.reshape(shape)
+
+
 @dataclass
 class PredictionResult:
     """Predicted RewardBench accuracy for candidates, one row per (model, method).
@@ -75,8 +88,7 @@ class PredictionResult:
                    ci_prob: float, **kwargs: Any) -> PredictionResult:
         """Summarise joint draws (``(n_draws, n_rows, n_targets)``) into a result."""
         ci_prob = validate_ci_prob(ci_prob, "PredictionResult.from_draws")
-        alpha = (1.0 - ci_prob) / 2.0
-        lo, hi = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
+        lo, hi = _central_interval(draws, ci_prob)
         return cls(index=index.reset_index(drop=True), targets=tuple(targets),
                    mean=draws.mean(axis=0), sd=draws.std(axis=0, ddof=1), lower=lo, upper=hi,
                    ci_prob=ci_prob, draws=draws, **kwargs)
@@ -91,8 +103,7 @@ class PredictionResult:
         ci_prob = validate_ci_prob(ci_prob, "PredictionResult.interval")
         alpha = (1.0 - ci_prob) / 2.0
         if self.draws is not None:
-            lo, hi = np.quantile(self.draws, [alpha, 1.0 - alpha], axis=0)
-            return lo, hi
+            return _central_interval(self.draws, ci_prob)
         from scipy import stats
 
         z = stats.norm.ppf(1.0 - alpha)
