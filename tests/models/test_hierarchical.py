@@ -231,3 +231,31 @@ def test_parameter_recovery(small_model, reference_frame):
     assert corr > 0.8, corr
     covered = (lo <= b_true) & (b_true <= hi)
     assert covered[:, cont].mean() >= 0.8, covered
+
+
+def test_datadist_features_are_partially_observed(reference_frame, rng):
+    """Data-distribution columns that only some models have enter as latent-filled predictors."""
+    from rmpredict.models._base import mark_validated
+
+    frame = reference_frame.copy()
+    models = frame["model"].unique()
+    value = dict(zip(models, rng.normal(-2.5, 0.3, len(models))))
+    frame["datadist_code"] = frame["model"].map(value)
+    frame.loc[frame["model"].isin(models[::2]), "datadist_code"] = np.nan  # half unobserved
+    m = HierarchicalRMPredictor(**SMALL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.fit(mark_validated(frame))
+    assert m.feature_names_[-1] == "datadist_code"
+    assert m.idata_.posterior["dd_latent"].shape[-1] == int(frame.drop_duplicates("model")
+                                                            ["datadist_code"].isna().sum())
+    base = {"publisher": "NewLab", "mmlu_pro": 0.43, "ifeval": 0.7, "bbh": 0.5,
+            "math_lvl5": 0.3, "gpqa": 0.3, "musr": 0.4, "params_b": 7.0,
+            "pretrain_tokens_t": 10.0, "post_training": "instruct"}
+    # A candidate without the column still gets a prediction (the latent is drawn from the
+    # population distribution); the column's slope here is noise, so widths are not compared.
+    cands = pd.DataFrame([base | {"model": "a/with", "datadist_code": -2.5},
+                          base | {"model": "a/without"}])
+    res = m.predict(cands, method="regression")
+    assert res.notes.set_index("model").loc["a/without", "n_benchmarks"] == 6
+    assert np.all(np.isfinite(res.mean)) and res.to_wide().shape[0] == 2
