@@ -5,11 +5,9 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from _hier_settings import SMALL
 
 from rmpredict.exceptions import ConvergenceWarning
-
-SMALL = {"draws": 150, "tune": 150, "chains": 2, "random_seed": 1, "progressbar": False}
-"""Tiny sampler settings: enough for API tests; diagnostics are judged in benchmarks/."""
 
 
 @pytest.fixture(scope="session")

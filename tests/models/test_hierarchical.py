@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _hier_settings import SMALL
 
 from rmpredict.datasets import TARGETS
 from rmpredict.exceptions import (
@@ -17,8 +18,6 @@ from rmpredict.exceptions import (
     NotFittedError,
 )
 from rmpredict.models import HierarchicalRMPredictor
-
-from .conftest import SMALL  # noqa: TID252 - test-local constants
 
 CANDIDATES = pd.DataFrame({"model": ["Qwen/Qwen2.5-7B-Instruct", "google/gemma-2-9b-it",
                                      "01-ai/Yi-1.5-9B-Chat", "tiiuae/Falcon3-7B-Instruct"]})

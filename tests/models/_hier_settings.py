@@ -1,0 +1,4 @@
+"""Sampler settings shared by the hierarchical-model tests (a name no other test folder uses)."""
+
+SMALL = {"draws": 150, "tune": 150, "chains": 2, "random_seed": 1, "progressbar": False}
+"""Tiny sampler settings: enough for API tests; diagnostics are judged in benchmarks/."""
