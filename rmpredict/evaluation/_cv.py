@@ -59,6 +59,10 @@ class EvaluationResult:
         Seconds spent fitting and predicting, per predictor (all folds).
     provenance : dict
         rmpredict version, data hash, seeds and predictor parameters.
+    diagnostics : list of dict
+        MCMC diagnostics of every fold's fit for predictors that sample (fold, publisher,
+        predictor, max r-hat, min ESS, divergences, problems), so sampling trouble in any fold
+        is recorded with the metrics.
     """
 
     predictions: pd.DataFrame
@@ -67,6 +71,7 @@ class EvaluationResult:
     timings: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     protocol: str = PROTOCOL
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def predictors(self) -> list[str]:
@@ -141,6 +146,7 @@ class EvaluationResult:
             "per_target": per_target,
             "folds": self.folds.to_dict("records"),
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
+            "sampling_diagnostics": self.diagnostics,
             "provenance": self.provenance,
         }
 
@@ -257,6 +263,7 @@ def leave_one_publisher_out(predictors: dict[str, BaseRMPredictor], results: Any
 
     pieces: list[pd.DataFrame] = []
     fold_rows = []
+    diagnostics: list[dict[str, Any]] = []
     timings = dict.fromkeys(predictors, 0.0)
     from tqdm import tqdm
 
@@ -280,6 +287,12 @@ def leave_one_publisher_out(predictors: dict[str, BaseRMPredictor], results: Any
                     fitted = clone(est).fit(mark_validated(frame), holdout=held)
                 else:
                     fitted = clone(est).fit(train)
+                diag = getattr(fitted, "diagnostics_", None)
+                if diag:
+                    diagnostics.append({
+                        "fold": fold, "publisher": pub, "predictor": name,
+                        **{k: diag.get(k) for k in ("max_rhat", "min_ess_bulk", "min_ess_tail",
+                                                    "divergences", "ok", "problems")}})
                 piece = _predict_fold(fitted, candidates, test, ci_prob)
                 timings[name] += time.perf_counter() - t0
                 piece.insert(0, "publisher", pub)
@@ -305,7 +318,8 @@ def leave_one_publisher_out(predictors: dict[str, BaseRMPredictor], results: Any
                     for name, est in predictors.items()},
         libraries=library_versions())
     return EvaluationResult(predictions=predictions, folds=pd.DataFrame(fold_rows),
-                            ci_prob=ci_prob, timings=timings, provenance=prov)
+                            ci_prob=ci_prob, timings=timings, provenance=prov,
+                            diagnostics=diagnostics)
 
 
 def _supports_holdout(est: BaseRMPredictor) -> bool:

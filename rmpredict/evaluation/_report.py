@@ -81,6 +81,18 @@ def render_markdown(evaluation: EvaluationResult) -> str:
     for rec in evaluation.folds.to_dict("records"):
         lines.append(f"| {rec['fold']} | {rec['publisher']} | {rec['n_models']} | "
                      f"{rec['n_rows']} |")
+    if evaluation.diagnostics:
+        lines += ["", "## Sampling diagnostics per fold", "",
+                  "| fold | publisher | predictor | max r-hat | min bulk / tail ESS | "
+                  "divergences | status |", "|---|---|---|---|---|---|---|"]
+        for rec in evaluation.diagnostics:
+            status = "ok" if rec.get("ok") else "; ".join(rec.get("problems") or [])
+            lines.append(
+                f"| {rec['fold']} | {rec['publisher']} | {rec['predictor']} | "
+                f"{rec.get('max_rhat', float('nan')):.4f} | "
+                f"{rec.get('min_ess_bulk', float('nan')):.0f} / "
+                f"{rec.get('min_ess_tail', float('nan')):.0f} | {rec.get('divergences')} | "
+                f"{status} |")
     lines += ["", "## Wall time (fit + predict, all folds)", ""]
     lines += [f"- {name}: {secs:.1f} s" for name, secs in evaluation.timings.items()]
     lines += ["", "Plots: `predicted_vs_observed.png`, `calibration.png`, "

@@ -67,3 +67,23 @@ def test_failed_write_leaves_no_partial_file(evaluation, tmp_path, monkeypatch):
         write_report(evaluation, tmp_path)
     # metrics.json was complete before the failure; no temporary files remain
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_fold_sampling_diagnostics_are_recorded(tmp_path):
+    """A sampling predictor's per-fold diagnostics reach metrics.json and report.md."""
+    from rmpredict.evaluation import leave_one_publisher_out, write_report
+    from rmpredict.models import MeanBaseline
+
+    class Sampled(MeanBaseline):
+        def _fit(self, frame):
+            super()._fit(frame)
+            self.diagnostics_ = {"max_rhat": 1.02, "min_ess_bulk": 300.0, "min_ess_tail": 250.0,
+                                 "divergences": 2, "ok": False, "problems": ["2 divergent"]}
+
+    ev = leave_one_publisher_out({"sampled": Sampled()}, progress=False)
+    diags = ev.to_json()["sampling_diagnostics"]
+    assert len(diags) == len(ev.folds) and {d["predictor"] for d in diags} == {"sampled"}
+    assert all(d["divergences"] == 2 and d["ok"] is False for d in diags)
+    write_report(ev, tmp_path)
+    text = (tmp_path / "report.md").read_text()
+    assert "## Sampling diagnostics per fold" in text and "2 divergent" in text
