@@ -103,7 +103,14 @@ def _canonicalise(frame: pd.DataFrame, problems: list[str], notes: list[str]) ->
                      "(see rmpredict.datasets.COLUMN_ALIASES for accepted names)")
     out = frame.iloc[:, keep].copy()
     out.columns = names
+    # Messages name the column as the user wrote it (an alias) and as rmpredict reads it.
+    out.attrs["original_names"] = {c: o for c, o in seen.items() if c != o}
     return out
+
+
+def _col(frame: pd.DataFrame, col: str) -> str:
+    original = frame.attrs.get("original_names", {}).get(col)
+    return f"{original!r} (read as {col!r})" if original else repr(col)
 
 
 def _check_numeric(frame: pd.DataFrame, col: str, problems: list[str]) -> None:
@@ -112,11 +119,12 @@ def _check_numeric(frame: pd.DataFrame, col: str, problems: list[str]) -> None:
     bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     if bad.any():
         vals = ", ".join(repr(v) for v in raw[bad].head(_MAX_LISTED))
-        problems.append(f"column {col!r}: non-numeric value(s) {vals} at {_rows(frame, bad)}; "
-                        "use numbers (leave the cell empty if unknown)")
+        problems.append(f"column {_col(frame, col)}: non-numeric value(s) {vals} at "
+                        f"{_rows(frame, bad)}; use numbers (leave the cell empty if unknown)")
     inf = np.isinf(num.to_numpy(dtype=float, na_value=np.nan))
     if inf.any():
-        problems.append(f"column {col!r}: infinite value at {_rows(frame, pd.Series(inf))}; "
+        problems.append(f"column {_col(frame, col)}: infinite value at "
+                        f"{_rows(frame, pd.Series(inf))}; "
                         "use a finite number or leave the cell empty")
     frame[col] = num.where(~np.isinf(num.to_numpy(dtype=float, na_value=np.nan)))
 
@@ -128,12 +136,14 @@ def _check_fraction(frame: pd.DataFrame, col: str, problems: list[str]) -> None:
         return
     if vals.max() <= _PERCENT_MAX and vals.min() >= 0 and vals.max() > 1:
         problems.append(
-            f"column {col!r} looks like percent (0-100): values up to {vals.max():g} at "
+            f"column {_col(frame, col)} looks like percent (0-100): values up to "
+            f"{vals.max():g} at "
             f"{_rows(frame, vals > 1)}; rmpredict expects fractions in [0, 1], so divide the "
             "column by 100 (rmpredict never rescales silently)")
     else:
         bad = ", ".join(f"{v:g}" for v in vals[out].head(_MAX_LISTED))
-        problems.append(f"column {col!r}: value(s) {bad} outside [0, 1] at {_rows(frame, out)}; "
+        problems.append(f"column {_col(frame, col)}: value(s) {bad} outside [0, 1] at "
+                        f"{_rows(frame, out)}; "
                         "scores and accuracies are fractions in [0, 1]")
 
 
@@ -212,7 +222,7 @@ def validate_table(
             neg = frame[col] <= 0
             if neg.any():
                 vals = ", ".join(f"{v:g}" for v in frame.loc[neg, col].head(_MAX_LISTED))
-                problems.append(f"column {col!r}: non-positive value(s) {vals} at "
+                problems.append(f"column {_col(frame, col)}: non-positive value(s) {vals} at "
                                 f"{_rows(frame, neg)}; sizes must be > 0 ({col} is in "
                                 f"{_UNITS[col]})")
     if "post_training" in frame.columns:

@@ -62,6 +62,12 @@ class RewardModel(nn.Module):
     def config(self) -> Any:
         return self.hf.config
 
+    @property
+    def _no_split_modules(self) -> list[str] | None:
+        # accelerate's FSDP transformer-based auto-wrap looks this up on the wrapped module to
+        # shard the model layer by layer (e.g. LlamaDecoderLayer) rather than as one unit.
+        return getattr(self.hf, "_no_split_modules", None)
+
     def supports_packing(self) -> bool:
         """Whether padding-free packing (position-id segments) gives exact per-segment results."""
         attn = getattr(self.hf.config, "_attn_implementation", None)

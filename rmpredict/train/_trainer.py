@@ -35,6 +35,13 @@ from rmpredict.train._data import (
 from rmpredict.train._merge import default_signs, search_merge_vector
 from rmpredict.train._model import LoadedModel, load_reward_model, pack_batch, pad_batch
 from rmpredict.train._score import RM_META_FILE, score_reward_model, score_sequences
+from rmpredict.train._sharded import (
+    full_state_dicts,
+    hf_state_dict,
+    load_full_model_state,
+    load_full_state_dicts,
+    sharded_scores,
+)
 
 __all__ = ["TrainResult", "train_reward_model"]
 
@@ -149,11 +156,16 @@ def _atomic_dir_swap(tmp: Path, target: Path) -> None:
         shutil.rmtree(old)
 
 
-def _save_model_dir(lm: LoadedModel, target: Path, meta: dict[str, Any]) -> None:
+def _save_model_dir(lm: LoadedModel, target: Path, meta: dict[str, Any],
+                    state_dict: dict[str, torch.Tensor] | None = None) -> None:
     tmp = target.with_name(target.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
-    lm.model.hf.save_pretrained(tmp)
+    if state_dict is None:
+        lm.model.hf.save_pretrained(tmp)
+    else:
+        # Sharded (FSDP) parameters: save the gathered full weights instead of the local shards.
+        lm.model.hf.save_pretrained(tmp, state_dict=hf_state_dict(state_dict))
     lm.tokenizer.save_pretrained(tmp)
     write_json_atomic(tmp / RM_META_FILE, meta)
     _atomic_dir_swap(tmp, target)
@@ -215,12 +227,16 @@ def _train_one(cfg: TrainConfig, train_data: Any, eval_data: Any, test_data: Any
     acc = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
     rank, world, main = acc.process_index, acc.num_processes, acc.is_main_process
     kind = str(acc.distributed_type).rsplit(".", 1)[-1]
-    if kind in ("FSDP", "DEEPSPEED", "MEGATRON_LM", "XLA"):
-        # Evaluation and checkpoints read the unwrapped model's full weights; sharded engines
-        # need gathering that this trainer does not do yet.
+    if kind in ("DEEPSPEED", "MEGATRON_LM", "XLA"):
+        # Evaluation and checkpoints gather weights through torch's FSDP/DDP state-dict API;
+        # these engines shard (or compile) the model in their own ways.
         raise InvalidParameterError(
-            f"distributed type {kind} is not supported by rmpredict's trainer yet; use DDP "
-            "(accelerate launch --multi_gpu, or torchrun) with a model that fits one device")
+            f"distributed type {kind} is not supported by rmpredict's trainer; use DDP "
+            "(accelerate launch --multi_gpu, or torchrun) or FSDP (accelerate launch "
+            "--use_fsdp) instead")
+    # FSDP: parameters are sharded over ranks, so forward passes run on the wrapped model on
+    # every rank and weights are gathered (to rank 0, on CPU) whenever they are saved.
+    fsdp = kind == "FSDP"
     out = Path(cfg.output_dir)
     if main:
         out.mkdir(parents=True, exist_ok=True)
@@ -267,15 +283,23 @@ def _train_one(cfg: TrainConfig, train_data: Any, eval_data: Any, test_data: Any
             f"{lm.info['architecture']} with {lm.info['attn_implementation']}; use packing=off")
 
     device = acc.device
-    model.to(device)
+    if fsdp:
+        # Wrap first: FSDP moves each shard to the device itself (the whole model need not fit
+        # one device) and replaces the parameters, so the optimizer is built on the new ones.
+        ddp = acc.prepare_model(model)
+        params = list(ddp.parameters())
+    else:
+        model.to(device)
+        params = list(model.parameters())
     opt_kw = {"fused": True} if device.type == "cuda" else {}
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate,
+    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate,
                                   betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_eps,
                                   weight_decay=cfg.weight_decay, **opt_kw)
     warm = max(cfg.warmup_steps, 0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warm) if warm else 1.0)
-    ddp = acc.prepare_model(model)
+    if not fsdp:
+        ddp = acc.prepare_model(model)
 
     n_units = len(tr_tok.kept)
     lengths = tr_tok.lengths
@@ -290,12 +314,16 @@ def _train_one(cfg: TrainConfig, train_data: Any, eval_data: Any, test_data: Any
                              "padded_tokens": 0, "train_seconds": 0.0}
     ckpt_dir = out / CHECKPOINT_DIR
     if cfg.resume_from:
-        _resume(cfg, ckpt_dir, model, optimizer, scheduler, state)
+        _resume(cfg, ckpt_dir, ddp if fsdp else model, optimizer, scheduler, state,
+                kind=kind)
 
     def evaluate() -> tuple[float, list[float] | None]:
-        r = score_sequences(model, ev_tok.sequences, pad_id=tok.pad_token_id,
-                            batch_size=cfg.eval_batch_size, device=device,
-                            autocast=acc.autocast if cfg.mixed_precision != "no" else None)
+        kw = {"pad_id": tok.pad_token_id, "batch_size": cfg.eval_batch_size, "device": device,
+              "autocast": acc.autocast if cfg.mixed_precision != "no" else None}
+        if fsdp:
+            r = sharded_scores(acc, ddp, ev_tok.sequences, **kw)
+        else:
+            r = score_sequences(model, ev_tok.sequences, **kw)
         if is_reg:
             w, a = search_merge_vector(r[0::2], r[1::2], signs=signs, step=cfg.merge_grid_step)
             return a, w.tolist()
@@ -306,11 +334,16 @@ def _train_one(cfg: TrainConfig, train_data: Any, eval_data: Any, test_data: Any
                  "chat_template": enc.template_info}
 
     def save_checkpoint() -> None:
+        if fsdp:
+            # Collective: every rank takes part in gathering; rank 0 receives the full dicts.
+            model_sd, optim_sd = full_state_dicts(ddp, optimizer)
+        elif main:
+            model_sd, optim_sd = model.state_dict(), optimizer.state_dict()
         if not main:
             return
-        payload = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        payload = {"model": model_sd, "optimizer": optim_sd,
                    "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
-                   "config": cfg.to_dict(), **state}
+                   "config": cfg.to_dict(), "distributed_type": kind, **state}
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         with atomic_path(ckpt_dir / "state.pt") as tmp:
             torch.save(payload, tmp)
@@ -332,7 +365,10 @@ def _train_one(cfg: TrainConfig, train_data: Any, eval_data: Any, test_data: Any
             else:
                 batch = pad_batch(seqs, pad_id=tok.pad_token_id, device=device)
                 padded = batch["input_ids"].numel()
-            sync = contextlib.nullcontext() if j == len(micro) - 1 else acc.no_sync(ddp)
+            # FSDP reduce-scatters gradients at every backward (its shards hold no full
+            # gradient to accumulate into), so only DDP skips the sync of early micro-batches.
+            sync = contextlib.nullcontext() if fsdp or j == len(micro) - 1 \
+                else acc.no_sync(ddp)
             with sync:
                 rewards = ddp(**batch)
                 if is_reg:
@@ -356,7 +392,11 @@ def _train_one(cfg: TrainConfig, train_data: Any, eval_data: Any, test_data: Any
                 f"{out / MODEL_DIR}; lower --learning-rate, use mixed precision bf16 instead of "
                 "fp16, or check the data")
         if cfg.max_grad_norm:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            if fsdp:
+                # The norm of sharded gradients needs a reduction over ranks.
+                acc.clip_grad_norm_(ddp.parameters(), cfg.max_grad_norm)
+            else:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
@@ -374,10 +414,12 @@ def _train_one(cfg: TrainConfig, train_data: Any, eval_data: Any, test_data: Any
             better = acc_val > state["best_acc"]
             if better or (not cfg.keep_best and step == stop):
                 state.update(best_acc=acc_val, best_step=step, best_merge=merge)
+                full = full_state_dicts(ddp)[0] if fsdp else None
                 if main:
                     _save_model_dir(lm, out / MODEL_DIR, {**meta_base, "step": step,
                                                           "val_accuracy": acc_val,
-                                                          "merge_vector": merge})
+                                                          "merge_vector": merge},
+                                    state_dict=full)
         if cfg.save_every > 0 and (step % cfg.save_every == 0 or step == stop):
             save_checkpoint()
     acc.wait_for_everyone()
@@ -385,8 +427,16 @@ def _train_one(cfg: TrainConfig, train_data: Any, eval_data: Any, test_data: Any
     # ---- final score of the chosen checkpoint, from its saved directory
     test = test_data if test_data is not None else (cfg.test_data or None)
     scored_on = "test_data" if test is not None else "eval_data"
+    chosen: Any = str(out / MODEL_DIR)
+    if fsdp:
+        # No rank may need the whole model on its device: score the sharded model (every rank
+        # runs the same forward passes), after loading the chosen checkpoint's weights into it.
+        if state["best_step"] != state["step"]:
+            load_full_model_state(ddp, out / MODEL_DIR, rank0_only=main)
+        chosen = LoadedModel(ddp, tok, lm.info)  # type: ignore[arg-type]
     result = score_reward_model(
-        str(out / MODEL_DIR), test if test is not None else ev,
+        chosen, test if test is not None else ev, merge_vector=state["best_merge"] if fsdp
+        else None,
         batch_size=cfg.eval_batch_size, max_length=cfg.max_length, truncation=cfg.truncation,
         chat_template=cfg.chat_template, attn_implementation=cfg.attn_implementation,
         device=str(device))
@@ -414,7 +464,7 @@ def _train_one(cfg: TrainConfig, train_data: Any, eval_data: Any, test_data: Any
         "library_versions": library_versions(("numpy", "pandas", "torch", "transformers",
                                               "accelerate", "tokenizers", "safetensors")),
         "hardware": {**hardware_info(), "world_size": world, "device": device.type,
-                     "mixed_precision": cfg.mixed_precision},
+                     "mixed_precision": cfg.mixed_precision, "distributed_type": kind},
         "wall_time_s": wall,
         "train_time_s": state["train_seconds"],
         "gpu_hours": wall * n_gpu / 3600.0,
@@ -442,7 +492,7 @@ def _train_one(cfg: TrainConfig, train_data: Any, eval_data: Any, test_data: Any
 
 
 def _resume(cfg: TrainConfig, ckpt_dir: Path, model: torch.nn.Module, optimizer: Any,
-            scheduler: Any, state: dict[str, Any]) -> None:
+            scheduler: Any, state: dict[str, Any], *, kind: str = "NO") -> None:
     path = ckpt_dir if cfg.resume_from == "auto" else Path(cfg.resume_from)
     file = path / "state.pt" if path.is_dir() else path
     if not file.is_file():
@@ -456,8 +506,17 @@ def _resume(cfg: TrainConfig, ckpt_dir: Path, model: torch.nn.Module, optimizer:
         raise InvalidParameterError(
             f"cannot resume {file}: setting(s) {', '.join(changed)} differ from the "
             "checkpoint's run; resume with the same configuration (only max_steps may change)")
-    model.load_state_dict(payload["model"])
-    optimizer.load_state_dict(payload["optimizer"])
+    saved_kind = payload.get("distributed_type", "NO")
+    if (saved_kind == "FSDP") != (kind == "FSDP"):
+        # Full FSDP optimizer states are keyed by parameter name, plain ones by position.
+        raise InvalidParameterError(
+            f"cannot resume {file}: it was written by a {saved_kind} run and this run is "
+            f"{kind}; resume FSDP checkpoints under FSDP and others without it")
+    if kind == "FSDP":
+        load_full_state_dicts(model, optimizer, payload["model"], payload["optimizer"])
+    else:
+        model.load_state_dict(payload["model"])
+        optimizer.load_state_dict(payload["optimizer"])
     scheduler.load_state_dict(payload["scheduler"])
     torch.set_rng_state(payload["torch_rng"])
     for k in state:

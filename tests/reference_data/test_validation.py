@@ -93,7 +93,8 @@ def test_scores_outside_unit_range():
 def test_percent_table_is_an_error_never_rescaled():
     df = pd.DataFrame({"model": ["a/x", "a/y"], "MMLU-PRO": [35.2, 41.0]})
     with pytest.raises(DataValidationError,
-                       match=r"column 'mmlu_pro' looks like percent \(0-100\): values up to 41 "
+                       match=r"column 'MMLU-PRO' \(read as 'mmlu_pro'\) looks like percent "
+                             r"\(0-100\): values up to 41 "
                              r".*divide the column by 100") as info:
         validate_table(df)
     assert len(info.value.problems) == 1
@@ -198,8 +199,9 @@ def test_every_problem_reported_together():
     with pytest.raises(DataValidationError) as info:
         validate_table(df, source="bad.csv")
     problems = info.value.problems
-    expected = ["empty id at row 4", "'ifeval': non-numeric", "'mmlu_pro' looks like percent",
-                "'bbh': value(s) -0.5 outside", "'params_b': non-positive",
+    expected = ["empty id at row 4", "'ifeval': non-numeric",
+                "'MMLU-PRO' (read as 'mmlu_pro') looks like percent",
+                "'bbh': value(s) -0.5 outside", "(read as 'params_b'): non-positive",
                 "unknown stage(s) 'chat'", "duplicate model at row 1 ('a/x'), row 2 ('a/x')"]
     assert len(problems) == len(expected), problems
     for text in expected:
