@@ -39,6 +39,7 @@ _LAZY: dict[str, str] = {
     "suggest_next": "rmpredict.decisions",
     "load_release": "rmpredict.release",
     "list_releases": "rmpredict.release",
+    "features_table": "rmpredict.datadist",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
