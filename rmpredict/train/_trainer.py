@@ -283,18 +283,18 @@ def _train_one(cfg: TrainConfig, train_data: Any, eval_data: Any, test_data: Any
             f"{lm.info['architecture']} with {lm.info['attn_implementation']}; use packing=off")
 
     device = acc.device
-    if fsdp:
-        # Wrap first: FSDP moves each shard to the device itself (the whole model need not fit
-        # one device) and replaces the parameters, so the optimizer is built on the new ones.
-        ddp = acc.prepare_model(model)
-        params = list(ddp.parameters())
-    else:
+    if not fsdp:
+        # (FSDP moves each shard to the device itself: the whole model need not fit one.)
         model.to(device)
-        params = list(model.parameters())
     opt_kw = {"fused": True} if device.type == "cuda" else {}
-    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate,
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate,
                                   betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_eps,
                                   weight_decay=cfg.weight_decay, **opt_kw)
+    if fsdp:
+        # FSDP replaces the parameters by sharded ones; accelerate's prepare() points the
+        # optimizer at them. The plain torch optimizer is kept (steps are not accumulated).
+        ddp, wrapped_opt = acc.prepare(model, optimizer)
+        optimizer = wrapped_opt.optimizer
     warm = max(cfg.warmup_steps, 0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warm) if warm else 1.0)
@@ -435,8 +435,8 @@ def _train_one(cfg: TrainConfig, train_data: Any, eval_data: Any, test_data: Any
             load_full_model_state(ddp, out / MODEL_DIR, rank0_only=main)
         chosen = LoadedModel(ddp, tok, lm.info)  # type: ignore[arg-type]
     result = score_reward_model(
-        chosen, test if test is not None else ev, merge_vector=state["best_merge"] if fsdp
-        else None,
+        chosen, test if test is not None else ev,
+        merge_vector=state["best_merge"] if fsdp else None,  # (else read from rm_meta.json)
         batch_size=cfg.eval_batch_size, max_length=cfg.max_length, truncation=cfg.truncation,
         chat_template=cfg.chat_template, attn_implementation=cfg.attn_implementation,
         device=str(device))
@@ -509,9 +509,13 @@ def _resume(cfg: TrainConfig, ckpt_dir: Path, model: torch.nn.Module, optimizer:
     saved_kind = payload.get("distributed_type", "NO")
     if (saved_kind == "FSDP") != (kind == "FSDP"):
         # Full FSDP optimizer states are keyed by parameter name, plain ones by position.
+        def name(k: str) -> str:
+            return "an FSDP" if k == "FSDP" else f"a non-FSDP ({k})"
+
         raise InvalidParameterError(
-            f"cannot resume {file}: it was written by a {saved_kind} run and this run is "
-            f"{kind}; resume FSDP checkpoints under FSDP and others without it")
+            f"cannot resume {file}: it was written by {name(saved_kind)} run and this run is "
+            f"{name(kind)[2:].strip()}; resume FSDP checkpoints under FSDP (accelerate launch "
+            "--use_fsdp) and others without it")
     if kind == "FSDP":
         load_full_state_dicts(model, optimizer, payload["model"], payload["optimizer"])
     else:

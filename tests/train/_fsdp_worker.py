@@ -48,7 +48,11 @@ def main(base: str, train: str, evals: str, out: str, max_steps: str = "4",
     res = train_reward_model(cfg, train_data=pd.read_json(train, lines=True),
                              eval_data=pd.read_json(evals, lines=True))
     rank = int(os.environ.get("RANK", "0"))
-    torch.save({"record": res.record,
+    from rmpredict.train._sharded import full_state_dicts
+
+    # Collective: the in-memory model's full weights (rank 0 receives them).
+    final = full_state_dicts(res.final.model)[0]
+    torch.save({"record": res.record, "final": final,
                 "n_sharded": sum(type(p).__name__ == "DTensor"
                                  for p in res.final.model.parameters())},
                os.path.join(out, f"fsdp-rank{rank}.pt"))
