@@ -154,20 +154,10 @@ def _score_batch(model: Any, batch: list[list[int]], *, pad_id: int, padding_sid
                  head_chunk: int, device: Any) -> tuple[np.ndarray, np.ndarray]:
     """Sum of log-probs and number of predicted tokens for each sequence of one batch."""
     torch = _torch()
-    width = max(len(s) for s in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for r, seq in enumerate(batch):
-        if padding_side == "right":
-            ids[r, : len(seq)] = torch.tensor(seq)
-            mask[r, : len(seq)] = 1
-        else:
-            ids[r, width - len(seq):] = torch.tensor(seq)
-            mask[r, width - len(seq):] = 1
-    ids, mask = ids.to(device), mask.to(device)
-    # Positions count real tokens only, so a left-padded sequence sees the same positions as
-    # an unpadded one (the default arange would shift them by the padding length).
-    pos = (mask.cumsum(-1) - 1).clamp(min=0)
+    from rmpredict._padding import pad_batch
+
+    padded = pad_batch(batch, pad_id=pad_id, padding_side=padding_side, device=device)
+    ids, mask, pos = padded["input_ids"], padded["attention_mask"], padded["position_ids"]
     hidden = _body(model)(input_ids=ids, attention_mask=mask, position_ids=pos,
                           use_cache=False).last_hidden_state
     valid = (mask[:, :-1] * mask[:, 1:]).bool()  # position t predicts token t+1, both real

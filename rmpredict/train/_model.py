@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rmpredict._padding import pad_batch  # noqa: F401 - re-exported for callers
 from rmpredict.exceptions import InvalidParameterError, MissingDependencyError
 
 __all__ = ["RewardModel", "LoadedModel", "load_reward_model", "pad_batch", "pack_batch",
@@ -97,27 +98,6 @@ class RewardModel(nn.Module):
             return self.hf.score(hidden).float()
         kw = {"position_ids": position_ids} if self._takes_positions else {}
         return self.hf(input_ids=input_ids, attention_mask=attention_mask, **kw).logits.float()
-
-
-def pad_batch(seqs: list[list[int]], *, pad_id: int, padding_side: str = "right",
-              device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
-    """Pad sequences into one batch (one row each) with explicit positions and read-out index."""
-    n = len(seqs)
-    width = max(len(s) for s in seqs)
-    ids = torch.full((n, width), pad_id, dtype=torch.long)
-    mask = torch.zeros((n, width), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        if padding_side == "right":
-            ids[i, :len(s)] = torch.tensor(s)
-            mask[i, :len(s)] = 1
-        else:
-            ids[i, width - len(s):] = torch.tensor(s)
-            mask[i, width - len(s):] = 1
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    last = (mask * torch.arange(width)).argmax(-1)
-    return {"input_ids": ids.to(device), "attention_mask": mask.to(device),
-            "position_ids": positions.to(device), "last_index": last.to(device),
-            "row_index": torch.arange(n, device=device)}
 
 
 def pack_batch(seqs: list[list[int]], *, device: torch.device | str = "cpu"
