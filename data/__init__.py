@@ -1,0 +1,1 @@
+"""Bundled reference data of rmpredict (tables, manifest, datasheet); see README.md here."""
