@@ -33,10 +33,6 @@ COMMAND_MODULES: list[str] = [
 ]
 
 
-class CLIError(RMPredictError):
-    """A usage error detected by the CLI itself."""
-
-
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line on stderr with exit code 2."""
 
@@ -101,7 +97,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         warnings.showwarning = old
 
-
-def progress_enabled() -> bool:
-    """Progress bars only on a terminal (stderr is a TTY), quiet otherwise."""
-    return sys.stderr.isatty()

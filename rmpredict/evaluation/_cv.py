@@ -259,7 +259,9 @@ def leave_one_publisher_out(predictors: dict[str, BaseRMPredictor], results: Any
         "rmpredict_validated") else as_results_frame(results)
     frame = frame.reset_index(drop=True)
     pubs = _publishers(frame)
-    show = sys.stderr.isatty() if progress is None else bool(progress)
+    from rmpredict._progress import progress_enabled
+
+    show = progress_enabled(progress)
 
     pieces: list[pd.DataFrame] = []
     fold_rows = []

@@ -170,7 +170,7 @@ class HierarchicalRMPredictor(BaseRMPredictor):
         self._fit_weighted(frame, np.ones(len(frame)))
 
     def _fit_weighted(self, frame: pd.DataFrame, weights: np.ndarray) -> None:
-        from rmpredict.cli._main import progress_enabled
+        from rmpredict._progress import progress_enabled
         from rmpredict.features._factors import default_factor_model
         from rmpredict.models._diagnostics import check_diagnostics
         from rmpredict.models._sampling import sample_posterior
@@ -182,7 +182,7 @@ class HierarchicalRMPredictor(BaseRMPredictor):
         obs = arrays.feats.observed_matrix()[fitted_models]
         enc.train_min = np.nan_to_num(np.nanmin(obs, axis=0), nan=0.0).tolist()
         enc.train_max = np.nan_to_num(np.nanmax(obs, axis=0), nan=0.0).tolist()
-        progress = progress_enabled() if self.progressbar is None else bool(self.progressbar)
+        progress = progress_enabled(self.progressbar)
         run = sample_posterior(
             arrays, priors=self._priors(), n_methods=len(enc.methods),
             n_features=len(enc.feature_names), sampler=self.sampler, draws=int(self.draws),

@@ -65,6 +65,21 @@ def forest_table(result_or_ranking: PredictionResult | RankingResult, *, target:
     return frame.reset_index(drop=True)
 
 
+def _method_panels(table: pd.DataFrame, *, ax: Any, max_rows: int | None
+                   ) -> tuple[Any, list[tuple[Any, str, pd.DataFrame]]]:
+    """One horizontal panel per method, sized to its rows: ``(fig, [(axis, method, block)])``."""
+    methods = list(dict.fromkeys(table["method"]))
+    n_max = min(table.groupby("method").size().max(), max_rows or 10 ** 9)
+    fig, axes = new_axes(len(methods), ax=ax, height=max(2.5, 0.28 * n_max + 1.2))
+    panels = []
+    for axis, meth in zip(axes, methods):
+        block = table[table["method"] == meth]
+        if max_rows is not None:
+            block = block.groupby("group", sort=False).head(max_rows)
+        panels.append((axis, meth, block))
+    return fig, panels
+
+
 def plot_forest(result_or_ranking: PredictionResult | RankingResult, *, target: str = "score",
                 method: str | None = None, ax: Any = None, max_rows: int | None = 40) -> Any:
     """Forest plot: candidates ordered by predicted mean with their intervals (points).
@@ -89,13 +104,8 @@ def plot_forest(result_or_ranking: PredictionResult | RankingResult, *, target: 
         target, ci_prob = result_or_ranking.target, result_or_ranking.ci_prob
     else:
         ci_prob = result_or_ranking.ci_prob
-    methods = list(dict.fromkeys(table["method"]))
-    n_max = min(table.groupby("method").size().max(), max_rows or 10 ** 9)
-    fig, axes = new_axes(len(methods), ax=ax, height=max(2.5, 0.28 * n_max + 1.2))
-    for axis, meth in zip(axes, methods):
-        block = table[table["method"] == meth]
-        if max_rows is not None:
-            block = block.groupby("group", sort=False).head(max_rows)
+    fig, panels = _method_panels(table, ax=ax, max_rows=max_rows)
+    for axis, meth, block in panels:
         ypos = np.arange(len(block))[::-1]
         mean = 100 * block["mean"].to_numpy()
         lo, hi = 100 * block["lower"].to_numpy(), 100 * block["upper"].to_numpy()
@@ -139,13 +149,8 @@ def plot_p_best(ranking: RankingResult, *, method: str | None = None, ax: Any = 
     matplotlib.figure.Figure
     """
     table = p_best_table(ranking, method=method)
-    methods = list(dict.fromkeys(table["method"]))
-    n_max = min(table.groupby("method").size().max(), max_rows or 10 ** 9)
-    fig, axes = new_axes(len(methods), ax=ax, height=max(2.5, 0.28 * n_max + 1.2))
-    for axis, meth in zip(axes, methods):
-        block = table[table["method"] == meth]
-        if max_rows is not None:
-            block = block.groupby("group", sort=False).head(max_rows)
+    fig, panels = _method_panels(table, ax=ax, max_rows=max_rows)
+    for axis, meth, block in panels:
         ypos = np.arange(len(block))[::-1]
         axis.barh(ypos, block["p_top_k"], color="C0", alpha=0.3,
                   label=f"P(in top {ranking.k})")
