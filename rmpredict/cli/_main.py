@@ -30,6 +30,7 @@ COMMAND_MODULES: list[str] = [
     "rmpredict.cli._release",
     "rmpredict.cli._train",
     "rmpredict.cli._datadist",
+    "rmpredict.cli._study",
 ]
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from rmpredict.models._hier_data import Encoding, ModelFeatures
 
-__all__ = ["predictive_draws", "CHUNK_MODELS"]
+__all__ = ["predictive_draws", "with_new_methods", "HYPER_VARS", "CHUNK_MODELS"]
 
 CHUNK_MODELS = 1024
 
@@ -138,3 +138,48 @@ def predictive_draws(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFea
         out[:, sel, :4] = eta
         out[:, sel, 4] = eta.mean(axis=2)
     return out
+
+
+HYPER_VARS = ("a", "tau_alpha", "theta", "tau_method", "tau_category", "log_noise_category",
+              "tau_noise")
+"""Population parameters needed to draw the parameters of a method not seen in fit."""
+
+
+def with_new_methods(post: dict[str, np.ndarray], hyper: dict[str, np.ndarray], n_new: int,
+                     priors: dict[str, float], rng: np.random.Generator
+                     ) -> dict[str, np.ndarray]:
+    """Posterior arrays extended by ``n_new`` methods drawn from the hierarchy.
+
+    A new method (an RM recipe or evaluation suite never fitted) gets, per posterior sample,
+    intercepts ``a + tau_alpha z``, slopes ``theta + tau_method z`` with category deviations,
+    noise scales from the category noise model, new publisher effects, and publisher and run
+    scales from their half-normal priors (they are not pooled across methods). Predictions for
+    it therefore carry the between-method spread, not just one method's.
+    """
+    if n_new == 0:
+        return post
+    f32 = np.float32
+    s_n = post["alpha"].shape[0]
+    n_pub, n_c = post["u_pub"].shape[1], post["alpha"].shape[2]
+    n_j = post["beta"].shape[3]
+
+    def z(*shape: int) -> np.ndarray:
+        return rng.standard_normal((s_n, n_new, *shape)).astype(f32)
+
+    alpha = hyper["a"][:, None, :] + hyper["tau_alpha"][:, None, None] * z(n_c)
+    b = hyper["theta"][:, None, :] + hyper["tau_method"][:, None, None] * z(n_j)
+    beta = b[:, :, None, :] + hyper["tau_category"][:, None, None, None] * z(n_c, n_j)
+    sigma = np.exp(hyper["log_noise_category"][:, None, :]
+                   + hyper["tau_noise"][:, None, None] * z(n_c))
+    s_pub = np.abs(priors["publisher_scale"] * z())
+    s_run = np.abs(priors["run_scale"] * z())
+    u_new = s_pub[:, None, :, None] * rng.standard_normal(
+        (s_n, n_pub, n_new, n_c)).astype(f32)
+    return {
+        "alpha": np.concatenate([post["alpha"], alpha.astype(f32)], axis=1),
+        "beta": np.concatenate([post["beta"], beta.astype(f32)], axis=1),
+        "sigma": np.concatenate([post["sigma"], sigma.astype(f32)], axis=1),
+        "s_pub": np.concatenate([post["s_pub"], s_pub], axis=1),
+        "s_run": np.concatenate([post["s_run"], s_run], axis=1),
+        "u_pub": np.concatenate([post["u_pub"], u_new], axis=2),
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -222,6 +223,39 @@ class HierarchicalRMPredictor(BaseRMPredictor):
             self._post_cache = out
         return self._post_cache
 
+    def _hyper_arrays(self) -> dict[str, np.ndarray]:
+        from rmpredict.models._hier_predict import HYPER_VARS
+
+        post = self.idata_.posterior
+        n = post.sizes["chain"] * post.sizes["draw"]
+        take = np.unique(np.linspace(0, n - 1, min(int(self.n_predictive_draws), n))
+                         .round().astype(int))
+        out = {}
+        for name in HYPER_VARS:
+            arr = post[name].to_numpy()
+            out[name] = arr.reshape((n, *arr.shape[2:]))[take].astype(np.float32)
+        return out
+
+    def _resolve_method(self, method: str) -> list[str]:
+        """``"all"``, a fitted method, or a new method name.
+
+        A method not seen in fit (another RM recipe or evaluation suite) is predicted as a new
+        member of the method level: its parameters are drawn from the fitted population, so its
+        intervals include the between-method spread.
+        """
+        if method == "all" or method in self.methods_:
+            return super()._resolve_method(method)
+        if not isinstance(method, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", method):
+            raise InvalidParameterError(
+                f"The 'method' parameter of {type(self).__name__}.predict must be 'all', one of "
+                f"{list(self.methods_)}, or a new lower-case method name. Got {method!r} "
+                "instead.")
+        warnings.warn(
+            f"method {method!r} was not seen in fit ({', '.join(self.methods_)}): it is "
+            "predicted as a new method drawn from the fitted population of methods, so "
+            "intervals are wide.", ExtrapolationWarning, stacklevel=3)
+        return [method]
+
     def _predict(self, frame: pd.DataFrame, index: pd.DataFrame,
                  ci_prob: float) -> PredictionResult:
         from rmpredict.models._hier_predict import predictive_draws
@@ -230,11 +264,17 @@ class HierarchicalRMPredictor(BaseRMPredictor):
         feats = model_features(frame, enc, self.factor_model_)
         pos = {m: i for i, m in enumerate(feats.models)}
         row_model = index["model"].map(pos).to_numpy(dtype=np.int64)
-        row_method = index["method"].map({m: i for i, m in enumerate(enc.methods)}).to_numpy(
-            dtype=np.int64)
+        new = sorted(set(index["method"]) - set(enc.methods))
+        method_pos = {m: i for i, m in enumerate([*enc.methods, *new])}
+        row_method = index["method"].map(method_pos).to_numpy(dtype=np.int64)
         notes = self._notes(feats)
         rng = np.random.default_rng(int(self.random_seed))
-        draws = predictive_draws(self._posterior_arrays(), enc, feats, self.seen_publishers_,
+        post = self._posterior_arrays()
+        if new:
+            from rmpredict.models._hier_predict import with_new_methods
+
+            post = with_new_methods(post, self._hyper_arrays(), len(new), self._priors(), rng)
+        draws = predictive_draws(post, enc, feats, self.seen_publishers_,
                                  row_model, row_method, rng)
         return PredictionResult.from_draws(
             index[["model", "method"]], TARGETS, draws, ci_prob, predictor=self.name,

@@ -132,16 +132,13 @@ def _require_train() -> None:
             'training needs the train extra: pip install "rmpredict[train]"') from exc
 
 
-def _load_gguf(path: Path, **kw: Any) -> tuple[Any, Any, str]:
-    """GGUF -> dequantised float model -> re-saved -> sequence classification.
+def load_gguf_causal_lm(path: Path) -> tuple[Any, Any]:
+    """A GGUF file as a dequantised float causal LM that can be saved, and its tokenizer.
 
     transformers refuses ``save_pretrained`` on a GGUF-loaded model, so the weights are moved to
-    a fresh model built from the config (``quantization_config`` removed) and saved to a temporary
-    directory, from which the classification model loads (only the head is new).
+    a fresh model built from the config (``quantization_config`` removed).
     """
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
-
-    from rmpredict._provenance import sha256_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
     causal = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name)
@@ -150,6 +147,17 @@ def _load_gguf(path: Path, **kw: Any) -> tuple[Any, Any, str]:
         del cfg.quantization_config
     fresh = AutoModelForCausalLM.from_config(cfg)
     fresh.load_state_dict(causal.state_dict())
+    return fresh, tok
+
+
+def _load_gguf(path: Path, **kw: Any) -> tuple[Any, Any, str]:
+    """GGUF -> dequantised float model -> re-saved -> sequence classification (only the head
+    is new)."""
+    from transformers import AutoModelForSequenceClassification
+
+    from rmpredict._provenance import sha256_file
+
+    fresh, tok = load_gguf_causal_lm(path)
     with tempfile.TemporaryDirectory() as tmp:
         fresh.save_pretrained(tmp)
         model = AutoModelForSequenceClassification.from_pretrained(tmp, **kw)

@@ -258,3 +258,47 @@ def test_datadist_features_are_partially_observed(reference_frame, rng):
     res = m.predict(cands, method="regression")
     assert res.notes.set_index("model").loc["a/without", "n_benchmarks"] == 6
     assert np.all(np.isfinite(res.mean)) and res.to_wide().shape[0] == 2
+
+
+def test_new_method_is_drawn_from_the_method_population(small_model):
+    from rmpredict.exceptions import ExtrapolationWarning
+
+    seen = small_model.predict(CANDIDATES, method="bradley_terry")
+    with pytest.warns(ExtrapolationWarning, match="not seen in fit"):
+        new = small_model.predict(CANDIDATES, method="bradley_terry_offline")
+    assert set(new.to_frame()["method"]) == {"bradley_terry_offline"}
+    # A new method adds the between-method spread: wider than a fitted method for every model.
+    assert np.all(new.to_wide("sd")["score"].to_numpy() > seen.to_wide("sd")["score"].to_numpy())
+    assert new.to_frame()["mean"].between(0, 1).all()
+    with pytest.warns(ExtrapolationWarning):
+        again = small_model.predict(CANDIDATES, method="bradley_terry_offline")
+    np.testing.assert_array_equal(new.to_frame()["mean"], again.to_frame()["mean"])
+
+
+def test_new_method_population_draws_match_the_hierarchy():
+    from rmpredict.models._hier_predict import with_new_methods
+
+    rng = np.random.default_rng(0)
+    s, r, p, j = 20000, 2, 3, 4
+    post = {"alpha": np.zeros((s, r, 4), np.float32), "beta": np.zeros((s, r, 4, j), np.float32),
+            "sigma": np.ones((s, r, 4), np.float32), "s_pub": np.ones((s, r), np.float32),
+            "s_run": np.ones((s, r), np.float32), "u_pub": np.zeros((s, p, r, 4), np.float32)}
+    hyper = {"a": np.full((s, 4), 1.0), "tau_alpha": np.full(s, 0.5),
+             "theta": np.full((s, j), -0.2), "tau_method": np.full(s, 0.3),
+             "tau_category": np.full(s, 0.2), "log_noise_category": np.full((s, 4), -1.0),
+             "tau_noise": np.full(s, 0.0)}
+    out = with_new_methods(post, hyper, 1, {"publisher_scale": 0.3, "run_scale": 0.3}, rng)
+    assert out["alpha"].shape == (s, 3, 4) and out["u_pub"].shape == (s, p, 3, 4)
+    np.testing.assert_allclose(out["alpha"][:, 2].mean(), 1.0, atol=0.02)
+    np.testing.assert_allclose(out["alpha"][:, 2].std(), 0.5, atol=0.02)
+    # slope sd: sqrt(tau_method^2 + tau_category^2)
+    np.testing.assert_allclose(out["beta"][:, 2].std(), np.hypot(0.3, 0.2), atol=0.02)
+    np.testing.assert_allclose(out["sigma"][:, 2], np.exp(-1.0), rtol=1e-6)
+    # half-normal(0.3): mean 0.3 * sqrt(2/pi)
+    np.testing.assert_allclose(out["s_pub"][:, 2].mean(), 0.3 * np.sqrt(2 / np.pi), atol=0.01)
+    np.testing.assert_array_equal(out["alpha"][:, :2], post["alpha"])
+
+
+def test_bad_method_name_is_refused(small_model):
+    with pytest.raises(InvalidParameterError, match="new lower-case method name"):
+        small_model.predict(CANDIDATES, method="Bad Method!")
