@@ -30,6 +30,16 @@ def _md(frame: pd.DataFrame, digits: int = 3) -> str:
     return "\n".join(lines)
 
 
+def _count(n: float) -> str:
+    """2400000 -> '2.4M', 2e12 -> '2T' (missing -> '–')."""
+    if not np.isfinite(n):
+        return "–"
+    for scale, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if n >= scale:
+            return f"{n / scale:.3g}{unit}"
+    return f"{n:.3g}"
+
+
 def _short(model: str) -> str:
     return model.split("/", 1)[-1]
 
@@ -46,8 +56,8 @@ def render_study_tables(results_dir: str | Path) -> str:
     table = read_table(root / "results.csv")
     out = ["### Ground truth (one trained reward model per base)", ""]
     gt = pd.DataFrame({
-        "model": table["model"].map(_short), "params (M)": 1000 * table["params_b"],
-        "tokens (B)": 1000 * table["pretrain_tokens_t"],
+        "model": table["model"].map(_short), "params": (1e9 * table["params_b"]).map(_count),
+        "pre-training tokens": (1e12 * table["pretrain_tokens_t"]).map(_count),
         "MMLU": table["mmlu"], "BBH": table["bbh"],
         **{c: table[c] for c in _CATS}})
     out += [_md(gt), "",
