@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
     manifest = build(args.work, args.out)
-    print(f"bundled {len(manifest['files'])} files into {args.out}")
+    sys.stdout.write(f"bundled {len(manifest['files'])} files into {args.out}\n")
     return 0
 
 
