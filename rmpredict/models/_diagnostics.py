@@ -44,16 +44,21 @@ def check_diagnostics(idata: Any, var_names: list[str] | None = None, *,
                 out.append(str(name))
         return out
 
-    max_rhat = max((float(np.nanmax(np.asarray(a, float))) for a in rhat.data_vars.values()),
-                   default=float("nan"))
-    min_bulk = min((float(np.nanmin(np.asarray(a, float))) for a in ess_b.data_vars.values()),
-                   default=float("nan"))
-    min_tail = min((float(np.nanmin(np.asarray(a, float))) for a in ess_t.data_vars.values()),
-                   default=float("nan"))
+    def extreme(ds, fn) -> float:
+        vals = [fn(a[np.isfinite(a)]) for a in (np.asarray(v, float)
+                                                for v in ds.data_vars.values())
+                if np.isfinite(a).any()]
+        return float(fn(vals)) if vals else float("nan")
+
+    max_rhat, min_bulk, min_tail = extreme(rhat, np.max), extreme(ess_b, np.min), \
+        extreme(ess_t, np.min)
     div = 0
     if "sample_stats" in idata and "diverging" in idata.sample_stats:
         div = int(np.asarray(idata.sample_stats["diverging"]).sum())
     problems = []
+    if post.sizes["chain"] < 2:
+        problems.append("r-hat needs at least 2 chains (1 was run), so convergence is "
+                        "unchecked")
     bad_r = flagged(rhat, lambda a: a > RHAT_MAX)
     if bad_r:
         problems.append(f"r-hat {max_rhat:.3f} > {RHAT_MAX} for {', '.join(bad_r[:8])}")

@@ -155,3 +155,33 @@ def test_cli_collect_prints_the_table(work, capsys):
     assert main(["study", "collect", "--work", str(work)]) == 0
     out = capsys.readouterr().out
     assert STUDY_METHOD in out and "chat_hard" in out
+
+
+@pytest.mark.filterwarnings(
+    # 60 draws of one chain cannot reach the ESS/r-hat targets; the stage is tested, not the fit.
+    "ignore::rmpredict.exceptions.ConvergenceWarning")
+def test_cli_evaluate_writes_a_report_that_recomputes(work, capsys):
+    from rmpredict.cli import main
+    from rmpredict.study import render_study_tables
+    from rmpredict.study._evaluate import transfer_metrics
+
+    code = main(["study", "evaluate", "--work", str(work), "--draws", "60", "--tune", "60",
+                 "--chains", "1"])
+    assert code == 0
+    assert "joint:leave_one_model_out" in capsys.readouterr().out
+    ev = work / "evaluation"
+    metrics = pd.read_csv(ev / "metrics.csv", comment="#")
+    pred = pd.read_csv(ev / "predictions.csv", comment="#")
+    obs = pd.read_csv(work / "results.csv", comment="#")
+    assert set(metrics["setting"]) == {
+        "reference_only:new_method", "reference_only:as_bradley_terry",
+        "joint:leave_one_model_out", "joint:leave_one_publisher_out", "baseline:study_mean"}
+    for row in metrics.itertuples():
+        again = transfer_metrics(pred[pred["setting"] == row.setting], obs)
+        assert again["mae_score"] == pytest.approx(row.mae_score)
+    # The baseline is the other model's value (two study models).
+    base = pred[(pred["setting"] == "baseline:study_mean") & (pred["target"] == "score")]
+    assert base["mean"].tolist() == pytest.approx(obs["score"].tolist()[::-1])
+    report = json.loads((ev / "report.json").read_text())
+    assert report["presence_stats"]["n_models"] == 2
+    assert "Presence scores against the ladder" in render_study_tables(work)
