@@ -210,31 +210,28 @@ class HierarchicalRMPredictor(BaseRMPredictor):
         self._post_cache = None
 
     # -- prediction ------------------------------------------------------------------------
-    def _posterior_arrays(self) -> dict[str, np.ndarray]:
-        if getattr(self, "_post_cache", None) is None:
-            post = self.idata_.posterior
-            n = post.sizes["chain"] * post.sizes["draw"]
-            take = np.unique(np.linspace(0, n - 1, min(int(self.n_predictive_draws), n))
-                             .round().astype(int))
-            out = {}
-            for name in PREDICTIVE_VARS:
-                arr = post[name].to_numpy()
-                out[name] = arr.reshape((n, *arr.shape[2:]))[take]
-            self._post_cache = out
-        return self._post_cache
-
-    def _hyper_arrays(self) -> dict[str, np.ndarray]:
-        from rmpredict.models._hier_predict import HYPER_VARS
-
+    def _thinned(self, names: Sequence[str]) -> dict[str, np.ndarray]:
+        """Posterior arrays of ``names`` with chains flattened, thinned evenly to at most
+        ``n_predictive_draws`` samples (the same samples for every name: joint draws)."""
         post = self.idata_.posterior
         n = post.sizes["chain"] * post.sizes["draw"]
         take = np.unique(np.linspace(0, n - 1, min(int(self.n_predictive_draws), n))
                          .round().astype(int))
         out = {}
-        for name in HYPER_VARS:
+        for name in names:
             arr = post[name].to_numpy()
-            out[name] = arr.reshape((n, *arr.shape[2:]))[take].astype(np.float32)
+            out[name] = arr.reshape((n, *arr.shape[2:]))[take]
         return out
+
+    def _posterior_arrays(self) -> dict[str, np.ndarray]:
+        if getattr(self, "_post_cache", None) is None:
+            self._post_cache = self._thinned(PREDICTIVE_VARS)
+        return self._post_cache
+
+    def _hyper_arrays(self) -> dict[str, np.ndarray]:
+        from rmpredict.models._hier_predict import HYPER_VARS
+
+        return {k: v.astype(np.float32) for k, v in self._thinned(HYPER_VARS).items()}
 
     def _resolve_method(self, method: str) -> list[str]:
         """``"all"``, a fitted method, or a new method name.

@@ -9,8 +9,7 @@ Stages (one ``rmpredict study`` command each): ``prepare`` the base models, meas
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from rmpredict._lazy import lazy_getattr
 
 _LAZY: dict[str, str] = {
     "StudyConfig": "rmpredict.study._config",
@@ -59,23 +58,7 @@ __all__ = sorted(_LAZY)
 _TORCH_MODULES = {"rmpredict.study._multiple_choice", "rmpredict.study._ladder"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module = _LAZY[name]
-        try:
-            value = getattr(importlib.import_module(module), name)
-        except ImportError as exc:
-            if module in _TORCH_MODULES and getattr(exc, "name", "") in (
-                    "torch", "transformers", "tokenizers"):
-                from rmpredict.exceptions import MissingDependencyError
-
-                raise MissingDependencyError(
-                    f"rmpredict.study.{name} needs {exc.name}: "
-                    'pip install "rmpredict[train]"') from exc
-            raise
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'rmpredict.study' has no attribute {name!r}")
+__getattr__ = lazy_getattr("rmpredict.study", _LAZY, _TORCH_MODULES, globals())
 
 
 def __dir__() -> list[str]:

@@ -182,34 +182,43 @@ def _not_applicable(reason: str) -> dict[str, Any]:
     return {"status": "not_applicable", "reason": reason}
 
 
-def run_bench(work: str | Path, *, models: Sequence[str] | None = None, force: bool = False,
-              log: Log = _noop) -> dict[str, dict[str, Any]]:
-    """Multiple-choice accuracy by log-likelihood of the options (MMLU and BIG-bench items)."""
-    work = Path(work)
-    config = read_study_config(work)
+def _json_stage(work: Path, stage: str, keys: list[str], force: bool,
+                compute: Callable[[str, Path], dict[str, Any]],
+                describe: Callable[[dict[str, Any]], str], log: Log) -> dict[str, dict[str, Any]]:
+    """Run ``compute(key, base_folder)`` for each model whose ``WORK/<stage>/<key>.json`` is
+    missing (or all with ``force``) and write that file; encoders get ``not_applicable``."""
     out = {}
-    for key in _check_models(config, models):
-        path = work / "bench" / f"{key}.json"
+    for key in keys:
+        path = work / stage / f"{key}.json"
         if not _todo(path, force):
             out[key] = _json(path)
             continue
         folder = work / "bases" / key
         base_info(work, key)
-        if _is_encoder(folder):
-            result = _not_applicable("encoder without a language-model head: option "
-                                     "log-likelihoods are undefined")
+        if stage in ("bench", "presence") and _is_encoder(folder):
+            result = _not_applicable("encoder without a language-model head: token "
+                                     "log-probabilities are undefined")
         else:
-            result = _bench_one(folder, work / "bench" / f"{key}-items.parquet", config)
+            result = compute(key, folder)
         result["model"] = key
         _write(path, result)
         out[key] = result
-        log(f"bench {key}: {_short(result, ('mmlu', 'bbh'))}")
+        log(f"{stage} {key}: " + (result.get("reason") or describe(result)))
     return out
 
 
+def run_bench(work: str | Path, *, models: Sequence[str] | None = None, force: bool = False,
+              log: Log = _noop) -> dict[str, dict[str, Any]]:
+    """Multiple-choice accuracy by log-likelihood of the options (MMLU and BIG-bench items)."""
+    work = Path(work)
+    config = read_study_config(work)
+    return _json_stage(
+        work, "bench", _check_models(config, models), force,
+        lambda key, folder: _bench_one(folder, work / "bench" / f"{key}-items.parquet", config),
+        lambda r: _short(r, ("mmlu", "bbh")), log)
+
+
 def _short(result: dict[str, Any], keys: Sequence[str]) -> str:
-    if result.get("status") == "not_applicable":
-        return "not applicable (" + result["reason"] + ")"
     return ", ".join(f"{k} {result[k]:.3f}" for k in keys if isinstance(result.get(k), float))
 
 
@@ -324,12 +333,8 @@ def run_score(work: str | Path, *, models: Sequence[str] | None = None, force: b
     work = Path(work)
     config = read_study_config(work)
     suite = heldout_suite(config)
-    out = {}
-    for key in _check_models(config, models):
-        path = work / "score" / f"{key}.json"
-        if not _todo(path, force):
-            out[key] = _json(path)
-            continue
+
+    def compute(key: str, folder: Path) -> dict[str, Any]:
         model_dir = work / "rm" / key / "model"
         if not model_dir.is_dir():
             raise InvalidParameterError(
@@ -339,17 +344,16 @@ def run_score(work: str | Path, *, models: Sequence[str] | None = None, force: b
         res = score_reward_model(str(model_dir), suite, batch_size=config.score_batch_size,
                                  section_map=STUDY_SECTION_MAP,
                                  max_length=_max_length(model_dir, config.max_length))
-        result = {"status": "done", "model": key, **res.to_dict(),
-                  "section_map": STUDY_SECTION_MAP,
+        result = {"status": "done", **res.to_dict(), "section_map": STUDY_SECTION_MAP,
                   "seconds": round(time.perf_counter() - t0, 2)}
         with np.errstate(all="ignore"):
             result["score"] = float(np.mean([result["sections"][c] for c in
                                              ("chat", "chat_hard", "safety", "reasoning")]))
-        _write(path, result)
-        out[key] = result
-        log(f"score {key}: " + ", ".join(f"{c} {v:.3f}" for c, v in result["sections"].items()
-                                         if v is not None))
-    return out
+        return result
+
+    return _json_stage(work, "score", _check_models(config, models), force, compute,
+                       lambda r: ", ".join(f"{c} {v:.3f}" for c, v in r["sections"].items()
+                                           if v is not None), log)
 
 
 # ---- stage 4: presence scores ----------------------------------------------------------------
@@ -380,38 +384,25 @@ def run_presence(work: str | Path, *, models: Sequence[str] | None = None,
     work = Path(work)
     config = read_study_config(work)
     corpus = probe_subset(config)
-    out = {}
-    for key in _check_models(config, models):
-        path = work / "presence" / f"{key}.json"
-        if not _todo(path, force):
-            out[key] = _json(path)
-            continue
-        folder = work / "bases" / key
-        info = base_info(work, key)
-        if _is_encoder(folder):
-            result = _not_applicable("encoder without a language-model head: token "
-                                     "log-probabilities are undefined")
-        else:
-            t0 = time.perf_counter()
-            model, tok = load_model(folder, dtype="float32")
-            scores = score_corpus(model, tok, corpus, work / "presence" / f"{key}.parquet",
-                                  config=ScoreConfig(max_tokens=config.presence_max_tokens),
-                                  model_id=info["model"],
-                                  fingerprint=model_fingerprint(folder))
-            feats = features_table({info["model"]: scores}).iloc[0]
-            result = {"status": "done",
-                      "features": {c: float(feats[c]) for c in feats.index
-                                   if str(c).startswith("datadist_")},
-                      "n_documents": int(len(scores)), "corpus_sha256": corpus.sha256,
-                      "max_tokens": config.presence_max_tokens,
-                      "seconds": round(time.perf_counter() - t0, 2)}
-        result["model"] = key
-        _write(path, result)
-        out[key] = result
-        log(f"presence {key}: " + (", ".join(f"{k[9:]} {v:.2f}" for k, v in
-                                            result.get("features", {}).items())
-                                   or result.get("reason", "")))
-    return out
+
+    def compute(key: str, folder: Path) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        model_id = base_info(work, key)["model"]
+        model, tok = load_model(folder, dtype="float32")
+        scores = score_corpus(model, tok, corpus, work / "presence" / f"{key}.parquet",
+                              config=ScoreConfig(max_tokens=config.presence_max_tokens),
+                              model_id=model_id, fingerprint=model_fingerprint(folder))
+        feats = features_table({model_id: scores}).iloc[0]
+        return {"status": "done",
+                "features": {c: float(feats[c]) for c in feats.index
+                             if str(c).startswith("datadist_")},
+                "n_documents": int(len(scores)), "corpus_sha256": corpus.sha256,
+                "max_tokens": config.presence_max_tokens,
+                "seconds": round(time.perf_counter() - t0, 2)}
+
+    return _json_stage(work, "presence", _check_models(config, models), force, compute,
+                       lambda r: ", ".join(f"{k[9:]} {v:.2f}" for k, v in
+                                           r["features"].items()), log)
 
 
 STAGES = ("prepare", "bench", "train", "score", "presence", "collect", "evaluate")

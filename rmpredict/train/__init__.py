@@ -13,8 +13,7 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from rmpredict._lazy import lazy_getattr
 
 _LAZY: dict[str, str] = {
     "TrainConfig": "rmpredict.train._config",
@@ -45,23 +44,7 @@ __all__ = sorted(_LAZY)
 _TORCH_MODULES = {"rmpredict.train._model", "rmpredict.train._score", "rmpredict.train._trainer"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module = _LAZY[name]
-        try:
-            value = getattr(importlib.import_module(module), name)
-        except ImportError as exc:
-            if module in _TORCH_MODULES and getattr(exc, "name", "") in (
-                    "torch", "transformers", "accelerate"):
-                from rmpredict.exceptions import MissingDependencyError
-
-                raise MissingDependencyError(
-                    f"rmpredict.train.{name} needs {exc.name}: "
-                    'pip install "rmpredict[train]"') from exc
-            raise
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'rmpredict.train' has no attribute {name!r}")
+__getattr__ = lazy_getattr("rmpredict.train", _LAZY, _TORCH_MODULES, globals())
 
 
 def __dir__() -> list[str]:

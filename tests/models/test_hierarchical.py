@@ -121,7 +121,7 @@ def test_bad_candidates_give_clear_errors(small_model):
     with pytest.raises(DataValidationError, match="looks like percent"):
         small_model.predict(pd.DataFrame({"model": ["x/y"], "mmlu_pro": [43.0]}))
     with pytest.raises(InvalidParameterError, match="'method' parameter"):
-        small_model.predict(CANDIDATES, method="dpo_rm")
+        small_model.predict(CANDIDATES, method="DPO RM")
     with pytest.raises(InvalidParameterError, match="ci_prob"):
         small_model.predict(CANDIDATES, ci_prob=1.5)
 
