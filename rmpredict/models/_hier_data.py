@@ -86,6 +86,13 @@ class ModelFeatures:
         return np.column_stack([self.factor_mean, self.lp, self.lt, self.stage, self.dd])
 
 
+def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as floats; an absent column is all missing (NaN)."""
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+
+
 def _unique_models(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop_duplicates("model", keep="first").reset_index(drop=True)
 
@@ -94,9 +101,7 @@ def build_encoding(frame: pd.DataFrame, weights: np.ndarray, n_factors: int) -> 
     """Learn vocabularies and feature scaling from a validated results frame."""
     models = _unique_models(frame)
     pub = _publisher_key(models)
-    lp = np.log(pd.to_numeric(models.get("params_b"), errors="coerce").to_numpy(dtype=float))
-    lt = np.log(pd.to_numeric(models.get("pretrain_tokens_t"), errors="coerce")
-                .to_numpy(dtype=float))
+    lp, lt = np.log(_numeric(models, "params_b")), np.log(_numeric(models, "pretrain_tokens_t"))
     dd_cols = [c for c in datadist_columns(frame) if frame.loc[weights > 0, c].notna().sum() >= 3]
     dd = models[dd_cols].to_numpy(dtype=float) if dd_cols else np.zeros((len(models), 0))
 
@@ -122,9 +127,7 @@ def model_features(frame: pd.DataFrame, enc: Encoding,
     models = _unique_models(frame)
     mean, cov, nobs = factor_model.posterior(models)
     chol = np.linalg.cholesky(cov)
-    lp = np.log(pd.to_numeric(models.get("params_b"), errors="coerce").to_numpy(dtype=float))
-    lt = np.log(pd.to_numeric(models.get("pretrain_tokens_t"), errors="coerce")
-                .to_numpy(dtype=float))
+    lp, lt = np.log(_numeric(models, "params_b")), np.log(_numeric(models, "pretrain_tokens_t"))
     stage_col = models["post_training"] if "post_training" in models else \
         pd.Series(None, index=models.index)
     stage_missing = stage_col.isna().to_numpy()

@@ -15,6 +15,7 @@ _LAZY: dict[str, str] = {
     "StudyConfig": "rmpredict.study._config",
     "study_config_preset": "rmpredict.study._config",
     "read_study_config": "rmpredict.study._config",
+    "write_study_config": "rmpredict.study._config",
     "PRESETS": "rmpredict.study._config",
     "STUDY_METHOD": "rmpredict.study._config",
     "PackagedBase": "rmpredict.study._bases",

@@ -203,7 +203,7 @@ def _baseline(study: pd.DataFrame, folds: dict[str, list[str]]) -> pd.DataFrame:
 
 def evaluate_study(work: str | Path, *, results: str | Path | None = None, draws: int = 1000,
                    tune: int = 1000, chains: int = 4, random_seed: int = 0,
-                   outdir: str | Path | None = None,
+                   datadist: bool = True, outdir: str | Path | None = None,
                    log: Callable[[str], None] = _noop) -> StudyReport:
     """Fit the predictor without and with the study and predict the study's models out of sample.
 
@@ -216,6 +216,8 @@ def evaluate_study(work: str | Path, *, results: str | Path | None = None, draws
     - ``joint:leave_one_model_out`` -- fit on reference + study minus one study model.
     - ``joint:leave_one_publisher_out`` -- the same, holding out a whole publisher at a time
       (all ladder models together).
+    - ``joint+datadist:leave_one_model_out`` -- as LOMO, with the presence features
+      (``datadist_*``) as predictors (``datadist=True`` and at least 3 models with them).
     - ``baseline:study_mean`` -- the mean of the other study models under the LOMO folds.
 
     Results go to ``outdir`` (default ``WORK/evaluation``).
@@ -227,9 +229,10 @@ def evaluate_study(work: str | Path, *, results: str | Path | None = None, draws
     from rmpredict.models import HierarchicalRMPredictor
 
     work = Path(work)
-    study = read_table(Path(results) if results else work / "results.csv")
-    study = study.drop(columns=[c for c in study.columns if c.startswith("datadist_")]
-                       + [c for c in ("record", "record_sha256") if c in study.columns])
+    full = read_table(Path(results) if results else work / "results.csv")
+    full = full.drop(columns=[c for c in ("record", "record_sha256") if c in full.columns])
+    dd_cols = [c for c in full.columns if c.startswith("datadist_")]
+    study = full.drop(columns=dd_cols)
     if len(study) < 2:
         raise InvalidParameterError("evaluate needs at least two study models in the results")
     reference = load_reference()
@@ -252,18 +255,25 @@ def evaluate_study(work: str | Path, *, results: str | Path | None = None, draws
     lopo: dict[str, list[str]] = {}
     for m, p in zip(study["model"], study["publisher"].fillna(study["model"])):
         lopo.setdefault(str(p), []).append(m)
-    est = make()
-    done: dict[tuple[str, ...], pd.DataFrame] = {}
-    for name, folds in (("joint:leave_one_model_out", lomo),
-                        ("joint:leave_one_publisher_out", lopo)):
+    runs = [("joint:leave_one_model_out", lomo, joint, features),
+            ("joint:leave_one_publisher_out", lopo, joint, features)]
+    if datadist and dd_cols and full[dd_cols].notna().sum().min() >= 3:
+        # Presence features are observed for the study's causal LMs only; for the reference
+        # models (and encoders) they are latent, so their slopes are learnt from the study.
+        joint_dd = pd.concat([reference, full], ignore_index=True)
+        runs.append(("joint+datadist:leave_one_model_out", lomo, joint_dd,
+                     full.drop(columns=list(_TARGETS) + ["method"])))
+    ests: dict[int, HierarchicalRMPredictor] = {}
+    done: dict[tuple[int, tuple[str, ...]], pd.DataFrame] = {}
+    for name, folds, table, feats in runs:
+        est = ests.setdefault(id(table), make())  # one compiled graph per table
         for fold, held in folds.items():
-            key = tuple(sorted(held))
-            if key not in done:  # a one-model publisher's fold is its LOMO fold
+            key = (id(table), tuple(sorted(held)))
+            if key not in done:  # a one-model publisher's LOPO fold is its LOMO fold
                 log(f"fit: {name} without {fold}")
-                est.fit(joint, holdout=held)
+                est.fit(table, holdout=held)
                 diags[f"{name}:{fold}"] = est.diagnostics_
-                cand = features[features["model"].isin(held)]
-                done[key] = _predict_both(est, cand, STUDY_METHOD)
+                done[key] = _predict_both(est, feats[feats["model"].isin(held)], STUDY_METHOD)
             preds.append(done[key].assign(setting=name))
     preds.append(_baseline(study, lomo).assign(setting="baseline:study_mean"))
     pred = pd.concat(preds, ignore_index=True)

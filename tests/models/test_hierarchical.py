@@ -302,3 +302,11 @@ def test_new_method_population_draws_match_the_hierarchy():
 def test_bad_method_name_is_refused(small_model):
     with pytest.raises(InvalidParameterError, match="new lower-case method name"):
         small_model.predict(CANDIDATES, method="Bad Method!")
+
+
+def test_candidates_without_size_or_token_columns(small_model):
+    # No params_b / pretrain_tokens_t column at all: both are latent, predictions still exist.
+    res = small_model.predict(pd.DataFrame({"model": ["x/new"], "mmlu": [0.4],
+                                            "publisher": ["X"], "post_training": ["base"]}),
+                              method="regression")
+    assert np.isfinite(res.to_frame()["mean"]).all()

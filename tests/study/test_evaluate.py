@@ -95,3 +95,31 @@ def test_preset_ladder_names_exist():
     for preset in ("cpu", "gpu"):
         assert set(study_config_preset(preset).models) <= names
     assert set(study_config_preset("tiny").models) <= {s.name for s in TINY_LADDER}
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings(
+    # 80 draws cannot reach the ESS target; the study group is extrapolated by design.
+    "ignore::rmpredict.exceptions.ConvergenceWarning")
+def test_evaluate_with_presence_features_on_a_synthetic_study(tmp_path, rng):
+    from rmpredict._io import write_table_atomic
+    from rmpredict.study import STUDY_METHOD, evaluate_study, write_study_config
+
+    write_study_config(tmp_path, study_config_preset("tiny"))
+    rows = []
+    for i in range(4):
+        dd = rng.normal(-3, 0.3, size=5)
+        acc = 1 / (1 + np.exp(-(0.2 + 0.5 * (dd.mean() + 3) + rng.normal(0, 0.1, size=4))))
+        rows.append({"model": f"syn/m{i}", "method": STUDY_METHOD, "publisher": f"p{i % 2}",
+                     "params_b": 0.1 * (i + 1), "post_training": "base", "mmlu": 0.25,
+                     **dict(zip(("chat", "chat_hard", "safety", "reasoning"), acc)),
+                     **{f"datadist_{d}": v for d, v in zip(DOMAINS, dd)}})
+    table = pd.DataFrame(rows)
+    table["score"] = table[["chat", "chat_hard", "safety", "reasoning"]].mean(axis=1)
+    write_table_atomic(tmp_path / "results.csv", table)
+    rep = evaluate_study(tmp_path, draws=80, tune=80, chains=2)
+    settings = set(rep.metrics["setting"])
+    assert "joint+datadist:leave_one_model_out" in settings
+    dd = rep.predictions[rep.predictions["setting"] == "joint+datadist:leave_one_model_out"]
+    assert set(dd["model"]) == set(table["model"]) and dd["mean"].between(0, 1).all()
+    assert rep.presence.empty and rep.presence_stats == {}  # no ladder bases in this run
