@@ -46,8 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         if stage == "evaluate":
             s.add_argument("--results", default=None, metavar="RESULTS.csv",
                            help="study table to evaluate (default WORK/results.csv)")
-            s.add_argument("--draws", type=int, default=1000)
-            s.add_argument("--tune", type=int, default=1000)
+            s.add_argument("--draws", type=int, default=2000,
+                           help="posterior draws per chain of every fit (default 2000, as the "
+                                "released model)")
+            s.add_argument("--tune", type=int, default=2000)
             s.add_argument("--chains", type=int, default=4)
             s.add_argument("--random-seed", type=int, default=0)
         s.set_defaults(func=_run, stage=stage)

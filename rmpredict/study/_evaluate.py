@@ -201,8 +201,8 @@ def _baseline(study: pd.DataFrame, folds: dict[str, list[str]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def evaluate_study(work: str | Path, *, results: str | Path | None = None, draws: int = 1000,
-                   tune: int = 1000, chains: int = 4, random_seed: int = 0,
+def evaluate_study(work: str | Path, *, results: str | Path | None = None, draws: int = 2000,
+                   tune: int = 2000, chains: int = 4, random_seed: int = 0,
                    datadist: bool = True, outdir: str | Path | None = None,
                    log: Callable[[str], None] = _noop) -> StudyReport:
     """Fit the predictor without and with the study and predict the study's models out of sample.

@@ -40,6 +40,21 @@ def _count(n: float) -> str:
     return f"{n:.3g}"
 
 
+def _score_se(record_path: Path) -> float:
+    """Binomial standard error of a record's score (mean of four weighted sections)."""
+    from rmpredict.study._sources import STUDY_SECTION_MAP
+
+    subsets = json.loads(record_path.read_text(encoding="utf-8"))["subsets"]
+    var = 0.0
+    for weights in STUDY_SECTION_MAP.values():
+        present = {k: w for k, w in weights.items() if k in subsets}
+        total = sum(present.values())
+        for k, w in present.items():
+            p, n = subsets[k]["accuracy"], subsets[k]["n"]
+            var += (w / total) ** 2 * p * (1 - p) / n
+    return float(np.sqrt(var) / len(STUDY_SECTION_MAP))
+
+
 def _short(model: str) -> str:
     return model.split("/", 1)[-1]
 
@@ -60,10 +75,14 @@ def render_study_tables(results_dir: str | Path) -> str:
         "pre-training tokens": (1e12 * table["pretrain_tokens_t"]).map(_count),
         "MMLU": table["mmlu"], "BBH": table["bbh"],
         **{c: table[c] for c in _CATS}})
+    gt["score SE"] = [_score_se(root / rec) for rec in table["record"]] \
+        if "record" in table.columns else np.nan
     out += [_md(gt), "",
             "Accuracies are fractions; MMLU is accuracy and BBH length-normalised accuracy on "
-            "the bundled items (chance 0.25 and about 0.27); \"–\" = does not apply "
-            "(encoder). Each row's record is `records/<key>.json`.", ""]
+            "the bundled items (chance 0.25 for both); \"–\" = does not apply "
+            "(encoder). `score SE` is the binomial standard error of `score` from the held-out "
+            "pairs actually scored (sections weighted as in the suite). Each row's record is "
+            "`records/<key>.json`.", ""]
     ev = root / "evaluation"
     if (ev / "metrics.csv").exists():
         m = read_table(ev / "metrics.csv")
