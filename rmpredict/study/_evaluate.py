@@ -59,7 +59,11 @@ def presence_recovery(features: pd.DataFrame, mixtures: dict[str, dict[str, floa
     stats : dict
         ``spearman_centred`` and ``pearson_centred`` over all cells, ``spearman_raw`` (no
         centring), ``top_domain_hits`` (models whose highest centred presence is their
-        highest-weight domain) and ``n_models``.
+        highest-weight domain), ``n_models``, and ``pairwise_sign_agreement`` out of
+        ``pairwise_comparisons``: for two models of a group and a domain whose weights differ,
+        whether the model with the larger weight has the larger presence. With two models per
+        group the centred values of the pair mirror each other, so the pairwise count is the
+        statistic without double counting.
     """
     from scipy.stats import pearsonr, spearmanr
 
@@ -81,6 +85,20 @@ def presence_recovery(features: pd.DataFrame, mixtures: dict[str, dict[str, floa
         c = table[col] - table.groupby(["group", "domain"])[col].transform("mean")
         c = c - c.groupby(table["model"]).transform("mean")
         table[f"{col}_centred"] = c
+    # Pairwise: within a group, for each pair of models and each domain whose weights differ,
+    # does the model with more of the domain have the higher presence? (No double counting.)
+    agree = total = 0
+    for _, g in table.groupby("group"):
+        wide_p = g.pivot(index="model", columns="domain", values="presence")
+        wide_w = g.pivot(index="model", columns="domain", values="weight")
+        models = list(wide_p.index)
+        for i in range(len(models)):
+            for j in range(i + 1, len(models)):
+                dw = wide_w.iloc[i] - wide_w.iloc[j]
+                dp = wide_p.iloc[i] - wide_p.iloc[j]
+                keep = dw.abs() > 1e-12
+                agree += int((np.sign(dw[keep]) == np.sign(dp[keep])).sum())
+                total += int(keep.sum())
     tops = []
     for _, g in table.groupby("model"):
         tops.append(g.loc[g["presence_centred"].idxmax(), "domain"]
@@ -93,7 +111,8 @@ def presence_recovery(features: pd.DataFrame, mixtures: dict[str, dict[str, floa
             "pearson_centred": float(pearsonr(table["presence_centred"],
                                               table["log_weight_centred"])[0]),
             "spearman_raw": float(spearmanr(table["presence"], table["log_weight"])[0]),
-            "top_domain_hits": int(sum(tops)), "n_models": int(table["model"].nunique())}
+            "top_domain_hits": int(sum(tops)), "n_models": int(table["model"].nunique()),
+            "pairwise_sign_agreement": agree, "pairwise_comparisons": total}
     return table, stats
 
 

@@ -35,6 +35,8 @@ def test_presence_recovery_removes_difficulty_and_quality():
     # Presence is an exact increasing function of log weight once the nuisances are removed.
     assert stats["pearson_centred"] == pytest.approx(1.0)
     assert stats["top_domain_hits"] == 4 and stats["n_models"] == 4
+    # 2 groups x 1 pair x 4 domains with different weights (technical is 0.15 in both)
+    assert stats["pairwise_comparisons"] == 8 and stats["pairwise_sign_agreement"] == 8
     # Raw presence is dominated by domain difficulty, so it does not recover the mixture.
     assert stats["spearman_raw"] < 0.9
     np.testing.assert_allclose(table.groupby("model")["presence_centred"].sum(), 0, atol=1e-12)
