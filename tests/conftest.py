@@ -97,3 +97,20 @@ def make_result(rng):
         return synthetic_result(rng, **kwargs)
 
     return make
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models run faster on one thread, and far faster when other jobs share the CPU.
+
+    Test folders that run tiny models request it from an autouse fixture of their conftest.
+    """
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -28,11 +28,5 @@ def saved_model(tmp_path_factory, tiny_model, tiny_tokenizer):
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models run faster on one thread, and far faster when other jobs share the CPU."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_torch_thread(one_torch_thread):
+    """Every test here runs on one torch thread (see tests/conftest.py)."""

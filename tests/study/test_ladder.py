@@ -32,16 +32,6 @@ _VOCAB = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models on a shared 2-core machine: more intra-op threads only oversubscribe (and
-    a fixed thread count keeps float reductions, hence the weights, reproducible)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _corpus(docs_per_domain: int = 4, words: int = 120) -> pd.DataFrame:
     rng = np.random.default_rng(7)
     rows = []

@@ -27,15 +27,6 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models on a shared 2-core machine: more intra-op threads only oversubscribe."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _tokenizer(*, bos: bool = True):
     """A byte-level BPE tokenizer trained here (independent of the ladder's trainer)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers

@@ -14,13 +14,9 @@ pytest.importorskip("transformers")
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _one_thread(one_torch_thread):
     """Tiny models on a shared 2-core machine: intra-op threads only oversubscribe the cores
     (measured: one 16-step run took 29 s with the default threads and 1.8 s with one)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 WORDS = [f"w{i}" for i in range(60)] + ["good", "bad", "user", "assistant"]
 
