@@ -117,9 +117,8 @@ PRESETS: dict[str, dict[str, Any]] = {
                  per_device_batch_size=4, warmup_steps=1, max_length=64, eval_every=1,
                  heldout_pairs_per_subset=2, presence_docs_per_domain=2,
                  presence_max_tokens=32),
-    # What a 2-core CPU finishes in about an hour (benchmarks/RESULTS.md has the timings);
-    # Gemma-3-270M would add about 1.5 hours there, so it is left to the gpu preset.
-    "cpu": dict(models=[*_LADDER_NAMES, "minilm-l6", "smollm2-135m"],
+    # What a 2-core CPU finishes in about 1.5 hours (benchmarks/RESULTS.md has the timings).
+    "cpu": dict(models=[*_LADDER_NAMES, "minilm-l6", "smollm2-135m", "gemma3-270m"],
                 ladder="default", bench_items_per_task=40, train_pairs=384, val_pairs=64,
                 max_length=256, heldout_pairs_per_subset=60, presence_docs_per_domain=30,
                 presence_max_tokens=256),
