@@ -11,7 +11,6 @@ are not bundled (size; the Gemma terms).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -22,11 +21,8 @@ OUT = HERE / "study" / "results"
 EVAL_FILES = ("metrics.csv", "predictions.csv", "presence.csv", "report.json")
 
 
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def build(work: Path, out: Path = OUT) -> dict:
+    from rmpredict._provenance import sha256_file
     from rmpredict.study._report import render_study_tables
 
     missing = [p for p in [work / "results.csv", work / "records", work / "study.json",
@@ -46,7 +42,7 @@ def build(work: Path, out: Path = OUT) -> dict:
     for name in EVAL_FILES:
         shutil.copy2(work / "evaluation" / name, tmp / "evaluation" / name)
     (tmp / "REPORT_TABLES.md").write_text(render_study_tables(tmp), encoding="utf-8")
-    files = {str(p.relative_to(tmp)): _sha(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+    files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
     manifest = {"source_run": str(work), "files": files}
     (tmp / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     if out.exists():

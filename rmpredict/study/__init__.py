@@ -28,7 +28,6 @@ _LAZY: dict[str, str] = {
     "run_presence": "rmpredict.study._pipeline",
     "heldout_suite": "rmpredict.study._pipeline",
     "training_split": "rmpredict.study._pipeline",
-    "STAGES": "rmpredict.study._pipeline",
     "collect": "rmpredict.study._collect",
     "STUDY_ID": "rmpredict.study._collect",
     "evaluate_study": "rmpredict.study._evaluate",

@@ -147,11 +147,11 @@ def _predict_both(est: Any, candidates: pd.DataFrame, method: str) -> pd.DataFra
     with warnings.catch_warnings():
         # Extrapolation and new-method warnings are expected here and recorded in notes.
         warnings.simplefilter("ignore")
-        p90 = est.predict(candidates, method=method, ci_prob=0.9).to_frame()
-        p50 = est.predict(candidates, method=method, ci_prob=0.5).to_frame()
-    p90["lower50"] = p50["lower"].to_numpy()
-    p90["upper50"] = p50["upper"].to_numpy()
-    return p90
+        res = est.predict(candidates, method=method, ci_prob=0.9)
+    frame = res.to_frame()
+    lo50, hi50 = res.interval(0.5)  # from the same joint draws
+    frame["lower50"], frame["upper50"] = lo50.ravel(), hi50.ravel()
+    return frame
 
 
 @dataclass

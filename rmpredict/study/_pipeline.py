@@ -32,7 +32,7 @@ from rmpredict.exceptions import InvalidParameterError
 from rmpredict.study._bases import BASE_INFO_FILE, PACKAGED_BASES, materialise_package_model
 from rmpredict.study._config import StudyConfig, read_study_config, write_study_config
 
-__all__ = ["prepare", "run_bench", "run_train", "run_score", "run_presence", "STAGES",
+__all__ = ["prepare", "run_bench", "run_train", "run_score", "run_presence",
            "ladder_specs", "base_info"]
 
 Log = Callable[[str], None]
@@ -118,7 +118,7 @@ def prepare(work: str | Path, config: StudyConfig | None = None, *,
         if key in PACKAGED_BASES:
             info = materialise_package_model(PACKAGED_BASES[key], target)
         else:
-            info = _pretrain_ladder(work, ladder[key], target, config)
+            info = _pretrain_ladder(work, ladder[key], target)
         info["prepare_seconds"] = round(time.perf_counter() - t0, 2)
         _write(target / BASE_INFO_FILE, info)
         out[key] = info
@@ -126,7 +126,7 @@ def prepare(work: str | Path, config: StudyConfig | None = None, *,
     return out
 
 
-def _ladder_tokenizer(work: Path, config: StudyConfig) -> Any:
+def _ladder_tokenizer(work: Path) -> Any:
     from transformers import AutoTokenizer
 
     from rmpredict.study._ladder import train_tokenizer
@@ -142,11 +142,11 @@ def _ladder_tokenizer(work: Path, config: StudyConfig) -> Any:
     return AutoTokenizer.from_pretrained(str(path))
 
 
-def _pretrain_ladder(work: Path, spec: Any, target: Path, config: StudyConfig) -> dict:
+def _pretrain_ladder(work: Path, spec: Any, target: Path) -> dict:
     from rmpredict.study._ladder import pretrain_ladder_model
     from rmpredict.study._sources import load_pretrain_corpus
 
-    tok = _ladder_tokenizer(work, config)
+    tok = _ladder_tokenizer(work)
     # ``_todo`` already decided to redo this model: a folder left by a crash is replaced.
     summary = pretrain_ladder_model(spec, load_pretrain_corpus(), tok, target, overwrite=True)
     n_params, tokens = summary["n_params"], summary["tokens_seen"]
@@ -172,10 +172,11 @@ def _capped(frame: pd.DataFrame, by: list[str], cap: int | None, seed: int) -> p
 
 
 def _is_encoder(folder: Path) -> bool:
-    cfg = _json(folder / "config.json")
-    return not any(a.endswith("ForCausalLM") for a in cfg.get("architectures", []) or []) \
-        and cfg.get("model_type") in ("bert", "roberta", "distilbert", "deberta", "mpnet",
-                                      "electra", "xlm-roberta")
+    from transformers import AutoConfig
+
+    from rmpredict.train._model import _is_encoder as config_is_encoder
+
+    return config_is_encoder(AutoConfig.from_pretrained(str(folder)))
 
 
 def _not_applicable(reason: str) -> dict[str, Any]:
@@ -363,9 +364,9 @@ def probe_subset(config: StudyConfig) -> Any:
     from rmpredict.datadist import Corpus, probe_corpus_path, read_corpus
 
     corpus = read_corpus(probe_corpus_path())
-    docs = _capped(corpus.documents, ["domain"], config.presence_docs_per_domain, config.seed)
     if config.presence_docs_per_domain is None:
         return corpus
+    docs = _capped(corpus.documents, ["domain"], config.presence_docs_per_domain, config.seed)
     return Corpus(documents=docs, empty_ids=list(corpus.empty_ids),
                   sha256=hash_json([corpus.sha256, docs["id"].tolist()]), path=corpus.path)
 
@@ -404,6 +405,3 @@ def run_presence(work: str | Path, *, models: Sequence[str] | None = None,
                        lambda r: ", ".join(f"{k[9:]} {v:.2f}" for k, v in
                                            r["features"].items()), log)
 
-
-STAGES = ("prepare", "bench", "train", "score", "presence", "collect", "evaluate")
-"""Stage names, in order (one ``rmpredict study <stage>`` command each)."""

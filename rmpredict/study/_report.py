@@ -112,9 +112,8 @@ def render_study_tables(results_dir: str | Path) -> str:
         out += ["### Predicted score per model (mean [90% interval])", "",
                 _md(pd.DataFrame(rows)), ""]
         rep = json.loads((ev / "report.json").read_text(encoding="utf-8"))
-        pres = read_table(ev / "presence.csv") if (ev / "presence.csv").stat().st_size > 1 \
-            else pd.DataFrame()
-        if len(pres):
+        if rep.get("presence_stats"):
+            pres = read_table(ev / "presence.csv")
             pres = pres.assign(model=pres["model"].map(_short))
             cell = pres.pivot_table(index="model", columns="domain",
                                     values="presence_centred", sort=False)
@@ -125,7 +124,7 @@ def render_study_tables(results_dir: str | Path) -> str:
                 for d in cell.columns:
                     row[d] = f"{cell.loc[model, d]:+.3f} (w {wts.loc[model, d]:.2f})"
                 rows.append(row)
-            stats = rep.get("presence_stats", {})
+            stats = rep["presence_stats"]
             out += ["### Presence scores against the ladder's known mixtures", "",
                     _md(pd.DataFrame(rows)), "",
                     "Double-centred presence (nats/token; within each size, minus the domain "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -63,6 +62,8 @@ def load_study_record(model: str) -> dict[str, Any]:
 
 def verify_study_results() -> dict[str, str]:
     """Check every bundled study file against ``MANIFEST.json``; return name -> sha256."""
+    from rmpredict._provenance import sha256_file
+
     root = study_results_dir()
     manifest = json.loads(_need(root / "MANIFEST.json").read_text(encoding="utf-8"))
     problems = []
@@ -70,7 +71,7 @@ def verify_study_results() -> dict[str, str]:
         path = root / name
         if not path.is_file():
             problems.append(f"{name}: missing")
-        elif hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+        elif sha256_file(path) != digest:
             problems.append(f"{name}: sha256 differs from MANIFEST.json (edited or corrupted)")
     if problems:
         raise DataValidationError(problems + [f"rebuild with {REBUILD}"], source=str(root))
