@@ -12,6 +12,10 @@ Every conversion is explicit: accuracies and benchmark scores are stored as frac
 preferred precision bfloat16 > float16 > float32 > 8bit > 4bit > GPTQ > other; remaining ties
 keep the most recent evaluation date (v1 only), then the first row in source order.
 
+The public RM results (``public_rm_results.csv``, RewardBench v1 and 2, already fractions in the
+source) are built by ``build_public.py`` with the same exact-id join, and every failed join of a
+base model is written to ``public_rm_joins.csv``.
+
 Writes the tables, then ``MANIFEST.json`` with the sha256 of every source and output file.
 """
 
@@ -27,6 +31,11 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # so `import build_public` works when imported from elsewhere
+    sys.path.insert(0, str(HERE))
+
+import build_public  # noqa: E402
+
 BUILD_VERSION = "1"
 
 PRECISION_RANK = {"bfloat16": 0, "float16": 1, "float32": 2, "8bit": 3, "4bit": 4, "GPTQ": 5}
@@ -57,6 +66,7 @@ SOURCES = {
     "open_llm_leaderboard_v1.csv": "github.com/felipemaiapolo/sloth data/open-llm-leaderboard_old.csv @ 6dc6bb3efeefc7c1db01d60cba1f4b73e5d260d1 (MIT)",
     "obsscaling_base_models.csv": "github.com/ryoungj/ObsScaling eval_results/ @ 4d6e1e43fd2635d04654aa77d1df9d5266ea0382 (Apache-2.0)",
     "obsscaling_base_models_leaderboard_v2.csv": "github.com/ryoungj/ObsScaling eval_results/ @ 4d6e1e43fd2635d04654aa77d1df9d5266ea0382 (Apache-2.0)",
+    build_public.SOURCE: build_public.ORIGIN,
 }
 
 
@@ -158,12 +168,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out: Path = args.output
     results = build_rm_results(src)
+    models = build_models(src, results)
+    v2 = build_leaderboard_v2(src)
+    v1 = build_leaderboard_v1(src)
+    # Public RM results: fractions in the source (checked, not rescaled); base models joined to
+    # the tables above by exact id (build_public.py says how, and records every failed join).
+    public, joins = build_public.build_public_results(src, v2, v1, models)
     tables = {
         "rm_results.csv": results,
-        "models.csv": build_models(src, results),
-        "leaderboard_v2.csv.gz": build_leaderboard_v2(src),
-        "leaderboard_v1.csv.gz": build_leaderboard_v1(src),
+        "models.csv": models,
+        "leaderboard_v2.csv.gz": v2,
+        "leaderboard_v1.csv.gz": v1,
         "obsscaling_base_models.csv": build_obsscaling(src),
+        "public_rm_results.csv": public,
+        "public_rm_joins.csv": joins,
     }
     manifest = {"build_version": BUILD_VERSION, "unit": "fraction in [0, 1]", "sources": {},
                 "files": {}}
