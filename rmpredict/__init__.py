@@ -21,6 +21,7 @@ from rmpredict._version import __version__
 # Public name -> module that defines it. Resolved lazily by __getattr__ (PEP 562).
 _LAZY: dict[str, str] = {
     "load_reference": "rmpredict.datasets",
+    "load_public_results": "rmpredict.datasets",
     "load_leaderboard": "rmpredict.datasets",
     "load_table": "rmpredict.datasets",
     "list_tables": "rmpredict.datasets",

@@ -44,3 +44,13 @@ from rmpredict.datasets._validation import (  # noqa: E402
 
 __all__ += ["COLUMN_ALIASES", "ValidatedTable", "read_candidates", "read_results",
             "validate_table"]
+
+from rmpredict.datasets._public import (  # noqa: E402
+    CONFIDENCE_LEVELS,
+    PUBLIC_BENCHMARKS,
+    load_public_results,
+    validate_public_results,
+)
+
+__all__ += ["CONFIDENCE_LEVELS", "PUBLIC_BENCHMARKS", "load_public_results",
+            "validate_public_results"]

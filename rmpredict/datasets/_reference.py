@@ -27,6 +27,10 @@ TABLES: dict[str, tuple[str, str]] = {
     "leaderboard_v2": ("leaderboard_v2.csv.gz", "Open LLM Leaderboard v2, one row per model"),
     "leaderboard_v1": ("leaderboard_v1.csv.gz", "Open LLM Leaderboard v1, one row per model"),
     "obsscaling": ("obsscaling_base_models.csv", "ObsScaling base models with size and tokens"),
+    "public_rm_results": ("public_rm_results.csv",
+                          "public RewardBench v1/v2 results of classifier RMs (fractions)"),
+    "public_rm_joins": ("public_rm_joins.csv",
+                        "every failed exact-id join of a public RM's base model"),
 }
 
 
