@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,11 @@ from rmpredict.models._prediction import PredictionResult, validate_ci_prob
 __all__ = ["BaseRMPredictor", "as_results_frame", "as_candidates_frame", "mark_validated"]
 
 TableLike = pd.DataFrame | str | os.PathLike[str] | None
+CandidatesLike = (pd.DataFrame | str | os.PathLike[str] | Sequence[str] | Mapping[str, Any]
+                  | pd.Series | None)
+
+# ``frame.attrs`` key holding the fingerprint of the content that passed validation.
+_VALIDATED_KEY = "rmpredict_validated"
 
 
 def as_results_frame(results: TableLike) -> pd.DataFrame:
@@ -27,21 +34,78 @@ def as_results_frame(results: TableLike) -> pd.DataFrame:
     return mark_validated(read_results(results).frame)
 
 
-def as_candidates_frame(candidates: TableLike) -> pd.DataFrame:
-    """Validated candidates frame (missing features filled from the bundled tables)."""
+def _candidates_table(candidates: CandidatesLike) -> pd.DataFrame | str | os.PathLike[str]:
+    """A DataFrame or a path from any accepted form of candidates (ids, dict, Series, frame)."""
+    if isinstance(candidates, pd.DataFrame | str | os.PathLike):
+        return candidates
+    if isinstance(candidates, pd.Series):
+        return pd.DataFrame({"model": candidates.to_numpy(dtype=object)})
+    if isinstance(candidates, Mapping):
+        columns = dict(candidates)
+        if columns and all(np.ndim(v) == 0 for v in columns.values()):
+            return pd.DataFrame([columns])  # one candidate given as {"model": id, ...}
+        try:
+            return pd.DataFrame(columns)
+        except ValueError as exc:
+            raise InvalidParameterError(
+                "The 'candidates' dict must map column names to equally long lists (e.g. "
+                f"{{'model': [...], 'params_b': [...]}}); {exc}") from None
+    if isinstance(candidates, list | tuple | np.ndarray):
+        ids = list(np.asarray(candidates, dtype=object).ravel()) \
+            if isinstance(candidates, np.ndarray) else list(candidates)
+        bad = [v for v in ids if not isinstance(v, str)]
+        if bad:
+            raise InvalidParameterError(
+                "A list of candidates must hold model ids (str); got "
+                f"{type(bad[0]).__name__} {bad[0]!r}. Pass a DataFrame or a dict of columns "
+                "to give features.")
+        return pd.DataFrame({"model": pd.Series(ids, dtype=object)})
+    raise InvalidParameterError(
+        "The 'candidates' parameter must be a DataFrame, a dict of columns, a list or tuple of "
+        f"model ids, or a path to a CSV, Parquet or JSON Lines file. Got "
+        f"{type(candidates).__name__} instead.")
+
+
+def as_candidates_frame(candidates: CandidatesLike) -> pd.DataFrame:
+    """Validated candidates frame (missing features filled from the bundled tables).
+
+    ``candidates`` is a DataFrame, a dict of columns, a list or tuple of model ids, a Series
+    of ids, or a path to a table file.
+    """
     from rmpredict.datasets import read_candidates
 
     if candidates is None:
-        raise InvalidParameterError("The 'candidates' parameter is required; pass a table or "
-                                    "a path to a CSV, Parquet or JSON Lines file.")
-    table = read_candidates(candidates)
+        raise InvalidParameterError("The 'candidates' parameter is required; pass a table, a "
+                                    "list of model ids or a path to a CSV, Parquet or JSON "
+                                    "Lines file.")
+    table = read_candidates(_candidates_table(candidates))
     frame = mark_validated(table.frame)
     frame.attrs["rmpredict_filled"] = table.filled
     return frame
 
 
+def _fingerprint(frame: pd.DataFrame) -> str | None:
+    """sha256 of a frame's values, index, column names and dtypes (``None`` if unhashable)."""
+    digest = hashlib.sha256()
+    digest.update(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
+    try:
+        rows = pd.util.hash_pandas_object(frame, index=True, categorize=False)
+    except (TypeError, ValueError):  # unhashable cells (lists, dicts): never trusted
+        return None
+    digest.update(np.ascontiguousarray(rows.to_numpy(dtype=np.uint64)).tobytes())
+    return digest.hexdigest()
+
+
 def _is_validated(data: object) -> bool:
-    return isinstance(data, pd.DataFrame) and bool(data.attrs.get("rmpredict_validated"))
+    """Whether ``data`` is a frame whose current content is the content that was validated.
+
+    The fingerprint stored by :func:`mark_validated` is recomputed, so any edit after
+    validation (``df["chat"] *= 100``, a dropped column, a changed dtype) means "not validated".
+    """
+    if not isinstance(data, pd.DataFrame):
+        return False
+    stored = data.attrs.get(_VALIDATED_KEY)
+    return isinstance(stored, str) and stored == _fingerprint(data)
 
 
 class BaseRMPredictor(BaseEstimator):
@@ -77,15 +141,16 @@ class BaseRMPredictor(BaseEstimator):
         self._fit(frame.reset_index(drop=True))
         return self
 
-    def predict(self, candidates: TableLike, *, method: str = "all",
+    def predict(self, candidates: CandidatesLike, *, method: str = "all",
                 ci_prob: float = 0.9) -> PredictionResult:
         """Predict RewardBench accuracy of RMs trained from each candidate base model.
 
         Parameters
         ----------
-        candidates : DataFrame or path
+        candidates : DataFrame, dict, list of str or path
             Candidate base models: a ``model`` column plus any features (missing ones are
-            filled from the bundled tables when the model is known there).
+            filled from the bundled tables when the model is known there); a list or tuple of
+            model ids, or a dict of columns, is read as such a table.
         method : str, default="all"
             RM method to predict for, or ``"all"`` for every method seen in ``fit``.
         ci_prob : float, default=0.9
@@ -140,7 +205,14 @@ class BaseRMPredictor(BaseEstimator):
 
 
 def mark_validated(frame: pd.DataFrame) -> pd.DataFrame:
-    """Flag a frame as already validated so ``fit``/``predict`` skip re-validation."""
+    """A copy of ``frame`` marked as validated, so ``fit``/``predict`` skip re-validation.
+
+    The mark is a fingerprint of the content; it stops matching as soon as the content changes.
+    """
     frame = frame.copy()
-    frame.attrs["rmpredict_validated"] = True
+    fingerprint = _fingerprint(frame)
+    if fingerprint is None:
+        frame.attrs.pop(_VALIDATED_KEY, None)
+    else:
+        frame.attrs[_VALIDATED_KEY] = fingerprint
     return frame
