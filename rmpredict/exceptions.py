@@ -23,6 +23,7 @@ __all__ = [
     "ConvergenceWarning",
     "ExtrapolationWarning",
     "DataWarning",
+    "FilledValuesWarning",
 ]
 
 
@@ -97,6 +98,10 @@ class ExtrapolationWarning(RMPredictWarning):
 
 class DataWarning(RMPredictWarning):
     """A table has something unusual that is not an error (unknown columns, filled values)."""
+
+
+class FilledValuesWarning(DataWarning):
+    """Missing feature values were filled from the bundled tables (listed in ``filled``)."""
 
 
 # Statistical warnings must never be de-duplicated away (as in statsmodels).

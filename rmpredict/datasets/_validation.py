@@ -8,6 +8,7 @@ error that says so.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import warnings
@@ -27,7 +28,12 @@ from rmpredict.datasets._schema import (
     canonical_column,
     is_datadist_column,
 )
-from rmpredict.exceptions import DataValidationError, DataWarning, InvalidParameterError
+from rmpredict.exceptions import (
+    DataValidationError,
+    DataWarning,
+    FilledValuesWarning,
+    InvalidParameterError,
+)
 
 __all__ = ["ValidatedTable", "validate_table", "read_candidates", "read_results", "KINDS"]
 
@@ -183,8 +189,11 @@ def validate_table(
     Warns
     -----
     DataWarning
-        For unknown columns (ignored). Values filled from the bundled tables are listed in
-        ``filled``, not warned about.
+        For unknown columns (ignored) and model ids that match a bundled id only up to case
+        or whitespace.
+    FilledValuesWarning
+        A :class:`DataWarning` when values were filled from the bundled tables; each filled
+        value is listed in ``filled``.
     """
     if kind not in KINDS:
         raise InvalidParameterError(
@@ -276,23 +285,67 @@ def validate_table(
     filled = pd.DataFrame(columns=["model", "column", "value", "source"])
     if not problems and fill_from_reference:
         frame, filled = _fill_from_reference(frame)
-        # Filled values are reported through ``ValidatedTable.filled`` (and by the CLI), not
-        # as a warning: filling known models is the documented, expected behaviour.
     if kind == "candidates" and not problems:
         feats = [c for c in frame.columns if c in BENCHMARKS or is_datadist_column(c)
                  or c in META_NUMERIC]
         none = frame[feats].isna().all(axis=1) if feats else pd.Series(True, index=frame.index)
         if none.any():
+            hint = _did_you_mean(frame.loc[none, "model"])
             problems.append(
                 f"no usable feature at {_rows(frame, none)}: the model is not in the bundled "
                 "leaderboard tables and the row has no benchmark score, size or token count; "
-                "add at least one (e.g. mmlu_pro, ifeval, params_b) or fix the model id")
+                "add at least one (e.g. mmlu_pro, ifeval, params_b) or fix the model id"
+                + (f" ({hint})" if hint else ""))
+        elif fill_from_reference:
+            hint = _did_you_mean(frame["model"])
+            if hint:
+                notes.append(f"model id(s) not in the bundled tables, so nothing was filled for "
+                             f"them ({hint})")
     if problems:
         raise DataValidationError(problems, source=source)
     for note in notes:
         warnings.warn(f"{source}: {note}", DataWarning, stacklevel=2)
+    if len(filled):
+        cols = ", ".join(sorted(filled["column"].unique()))
+        warnings.warn(f"{source}: filled {len(filled)} missing value(s) of "
+                      f"{filled['model'].nunique()} model(s) from the bundled tables ({cols}); "
+                      "each is listed in the result's `filled` table", FilledValuesWarning,
+                      stacklevel=2)
     return ValidatedTable(frame=frame.reset_index(drop=True), kind=kind, filled=filled,
                           warnings=notes, source=source)
+
+
+def _id_key(model_id: str) -> str:
+    """Model id without case and whitespace: ids that differ only there are one typo apart."""
+    return re.sub(r"\s+", "", str(model_id)).lower()
+
+
+@functools.cache
+def _known_ids() -> dict[str, str]:
+    """Every model id of the bundled tables, keyed by :func:`_id_key`."""
+    from rmpredict.datasets._reference import load_table
+
+    known: dict[str, str] = {}
+    for table in ("leaderboard_v1", "leaderboard_v2", "models"):  # later tables win
+        known.update({_id_key(m): m for m in load_table(table)["model"].dropna().astype(str)})
+    return known
+
+
+def _did_you_mean(models: pd.Series) -> str:
+    """``did you mean 'A' for 'a'?`` for ids that match a bundled id up to case/whitespace."""
+    known = _known_ids()
+    exact = set(known.values())
+    pairs = []
+    for model in dict.fromkeys(models.dropna().astype(str)):
+        if model in exact:
+            continue
+        match = known.get(_id_key(model))
+        if match is not None:
+            pairs.append(f"{match!r} for {model!r}")
+    if not pairs:
+        return ""
+    more = f" and {len(pairs) - _MAX_LISTED} more" if len(pairs) > _MAX_LISTED else ""
+    return "did you mean " + ", ".join(pairs[:_MAX_LISTED]) + more + "? ids are case-sensitive"
 
 
 def _fill_from_reference(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -20,7 +20,12 @@ from rmpredict.datasets import (
     read_results,
     validate_table,
 )
-from rmpredict.exceptions import DataValidationError, DataWarning, InvalidParameterError
+from rmpredict.exceptions import (
+    DataValidationError,
+    DataWarning,
+    FilledValuesWarning,
+    InvalidParameterError,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "data" / "examples" / "candidates.csv"
@@ -483,10 +488,12 @@ def test_example_candidates_file():
 
 
 def test_example_candidates_validate_and_fill():
-    with warnings.catch_warnings():
-        # The file has no unknown columns, so it validates without any warning.
-        warnings.simplefilter("error")
+    with warnings.catch_warnings(record=True) as caught:
+        # The file has no unknown columns: the one warning announces the filled values.
+        warnings.simplefilter("always")
         table = read_candidates(EXAMPLE)
+    assert [w.category for w in caught] == [FilledValuesWarning], [str(w.message) for w in caught]
+    assert f"filled {len(table.filled)} missing value(s)" in str(caught[0].message)
     assert len(table.frame) == len(pd.read_csv(EXAMPLE))
     assert table.frame[list(V2_BENCHMARKS)].notna().all().all()
     assert table.frame["params_b"].notna().all()
