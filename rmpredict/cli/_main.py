@@ -12,13 +12,23 @@ rmpredict version.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
+import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from rmpredict._version import __version__
-from rmpredict.exceptions import DataValidationError, RMPredictError, RMPredictWarning
+from rmpredict.exceptions import (
+    DataValidationError,
+    FilledValuesWarning,
+    RMPredictError,
+    RMPredictWarning,
+)
+
+_LOG = logging.getLogger("rmpredict.cli")
 
 # Modules that register subcommands, in --help order.
 COMMAND_MODULES: list[str] = [
@@ -41,12 +51,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+_VERBOSE_HELP = "also log other libraries' warnings and details to stderr"
+
+
+def _add_verbose(parser: argparse.ArgumentParser) -> None:
+    """``--verbose`` on ``parser`` and every subcommand below it (``rmpredict fit -v`` works)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                if "--verbose" not in child._option_string_actions:
+                    # SUPPRESS: a subcommand without the flag keeps the top-level value.
+                    child.add_argument("-v", "--verbose", action="store_true",
+                                       default=argparse.SUPPRESS, help=_VERBOSE_HELP)
+                _add_verbose(child)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="rmpredict",
         description="Predict which base LLM makes the best reward model, with uncertainty.",
     )
     parser.add_argument("--version", action="version", version=f"rmpredict {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help=_VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         try:
@@ -56,12 +82,62 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    _add_verbose(parser)
     return parser
 
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().replace("\n", " ")
     return text or type(exc).__name__
+
+
+@contextlib.contextmanager
+def _warnings_and_logging(prog: str, verbose: bool) -> Iterator[None]:
+    """rmpredict's warnings as one stderr line each; other libraries' warnings to the log.
+
+    Foreign warnings (e.g. ArviZ's FutureWarning about its refactor) are not rmpredict's
+    message: they go to the ``rmpredict.cli`` logger at INFO level, which prints to stderr only
+    with ``--verbose``. Values filled from the bundled tables are reported by the commands
+    themselves, so their :class:`FilledValuesWarning` is not repeated.
+    """
+    handler = None
+    logger = logging.getLogger("rmpredict")
+    old_level = logger.level
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(f"{prog}: log: %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+    def _show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        if issubclass(category, RMPredictWarning):
+            print(f"{prog}: warning: {message}", file=sys.stderr)
+        else:
+            _LOG.info("%s from %s:%s: %s", category.__name__, filename, lineno,
+                      str(message).strip().replace("\n", " "))
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FilledValuesWarning)
+        warnings.showwarning = _show
+        try:
+            yield
+        finally:
+            if handler is not None:
+                logger.removeHandler(handler)
+            logger.setLevel(old_level)
+
+
+def _silence_broken_stdout() -> None:
+    """After the reader of stdout went away (``| head``): send the rest to /dev/null.
+
+    Python flushes stdout at exit; without this the flush raises BrokenPipeError again.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a real file (e.g. captured in a test)
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,29 +148,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     prog = f"rmpredict {args.command}"
-
-    def _show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
-        if issubclass(category, RMPredictWarning):
-            print(f"{prog}: warning: {message}", file=sys.stderr)
-        else:
-            print(f"{prog}: {category.__name__}: {message}", file=sys.stderr)
-
-    old = warnings.showwarning
-    warnings.showwarning = _show
-    try:
-        return int(args.func(args) or 0)
-    except DataValidationError as exc:
-        if getattr(args, "full_report", False):
-            print(f"{prog}: error: {exc.report()}", file=sys.stderr)
-        else:
+    with _warnings_and_logging(prog, bool(getattr(args, "verbose", False))):
+        try:
+            code = int(args.func(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+            return code
+        except BrokenPipeError:
+            # `rmpredict predict ... | head -1`: the reader has what it wanted. No traceback;
+            # 141 = 128 + SIGPIPE, what a shell reports for a process ended by a closed pipe.
+            _silence_broken_stdout()
+            return 141
+        except DataValidationError as exc:
+            if getattr(args, "full_report", False):
+                print(f"{prog}: error: {exc.report()}", file=sys.stderr)
+            else:
+                print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except (RMPredictError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+                PermissionError) as exc:
             print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
-    except (RMPredictError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted; nothing partial was written", file=sys.stderr)
-        return 130
-    finally:
-        warnings.showwarning = old
-
+            return 2
+        except KeyboardInterrupt:
+            print(f"{prog}: interrupted; nothing partial was written", file=sys.stderr)
+            return 130
