@@ -2,8 +2,11 @@
 
 The file's posterior group carries JSON attributes: model type and version, the identity hash of
 the configuration, the rmpredict version, the training-data hash, the encoding, the factor model,
-diagnostics and a sha256 of the posterior values. Loading recomputes the identity and the
-posterior hash and refuses a file that does not match (pymc-marketing's ModelBuilder pattern).
+diagnostics, a sha256 of the posterior values and a sha256 of the whole content (every group's
+variables and coordinates, and the posterior's attributes) as read back from the written file.
+Loading recomputes the identity and the hashes and refuses a file that does not match
+(pymc-marketing's ModelBuilder pattern); a file that cannot be decoded at all (bytes flipped,
+truncated) is refused with the same one-line "not a usable rmpredict model" error.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ from rmpredict._version import __version__
 from rmpredict.exceptions import ModelMismatchError
 from rmpredict.models._backend import import_arviz
 
-__all__ = ["save_predictor", "load_predictor", "posterior_hash"]
+__all__ = ["save_predictor", "load_predictor", "posterior_hash", "content_hash"]
 
 # Latent standard-normal vectors are not needed to predict; dropping them keeps files small.
 _DROP_PREFIX = ("z_", "lp_latent", "lt_latent", "dd_latent")
+# Posterior attribute holding :func:`content_hash` (files saved before it existed lack it).
+CONTENT_KEY = "rmpredict_content_sha256"
 
 
 def posterior_hash(posterior) -> str:
@@ -36,6 +41,44 @@ def posterior_hash(posterior) -> str:
         h.update(name.encode())
         h.update(np.ascontiguousarray(posterior[name].to_numpy(), dtype=np.float64).tobytes())
     return h.hexdigest()
+
+
+def content_hash(idata) -> str:
+    """sha256 over every group of ``idata``: variables, coordinates and posterior attributes.
+
+    Computed on the file as read back, so the bytes hashed at save time are exactly those a
+    later load decodes (dtypes after the netCDF round trip). The content hash itself is left out.
+    """
+    h = hashlib.sha256()
+    for group in sorted(idata.groups()):
+        ds = idata[group]
+        h.update(f"group {group}\n".encode())
+        for name in sorted(map(str, ds.variables)):
+            var = ds.variables[name]
+            values = np.asarray(var.values)
+            h.update(f"var {name} {var.dims} {values.dtype.str} {values.shape}\n".encode())
+            if values.dtype.kind in "biufcmM":
+                h.update(np.ascontiguousarray(values).tobytes())
+            else:  # strings / objects: their text, unit-separated
+                h.update("\x1f".join(map(str, values.ravel())).encode())
+        if group == "posterior":
+            for key in sorted(k for k in ds.attrs if k != CONTENT_KEY):
+                h.update(f"attr {key}={ds.attrs[key]}\n".encode())
+    return h.hexdigest()
+
+
+def _record_content_hash(path: Path) -> None:
+    """Read the written file back, hash its content and store the hash in the file."""
+    import h5netcdf
+
+    az = import_arviz()
+    written = az.from_netcdf(str(path), engine="h5netcdf")
+    for group in written.groups():
+        written[group].load()
+    digest = content_hash(written)
+    del written
+    with h5netcdf.File(str(path), "a") as fh:
+        fh["posterior"].attrs[CONTENT_KEY] = digest
 
 
 def save_predictor(model, path: str | os.PathLike[str]) -> str:
@@ -71,6 +114,7 @@ def save_predictor(model, path: str | os.PathLike[str]) -> str:
     target = Path(path)
     with atomic_path(target) as tmp:
         idata.to_netcdf(str(tmp), engine="h5netcdf")
+        _record_content_hash(tmp)
     return sha256_file(target)
 
 
@@ -82,56 +126,77 @@ def _fail(path: Path, reason: str) -> ModelMismatchError:
 
 
 def load_predictor(cls, path: str | os.PathLike[str]):
-    az = import_arviz()
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"model file not found: {str(p)!r}; check the --model path")
+    if p.is_dir():
+        raise _fail(p, "it is a folder, not a file")
+    try:
+        return _load_checked(cls, p)
+    except ModelMismatchError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _fail(p, f"a required attribute is missing or malformed ({_first_line(exc)})"
+                    ) from exc
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means an unusable file
+        raise _fail(p, f"cannot decode it ({type(exc).__name__}: {_first_line(exc)}); the file "
+                       "is corrupted or not a netCDF file (bytes changed or truncated)") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _load_checked(cls, p: Path):
+    az = import_arviz()
     try:
         idata = az.from_netcdf(str(p), engine="h5netcdf")
         post = idata.posterior
-        attrs = dict(post.attrs)
     except Exception as exc:  # noqa: BLE001 - any reader failure means an unusable file
         raise _fail(p, f"cannot read it as netCDF InferenceData ({type(exc).__name__}: "
-                       f"{str(exc).splitlines()[0] if str(exc) else ''}); the file is corrupted "
-                       "or not a netCDF file") from exc
+                       f"{_first_line(exc)}); the file is corrupted or not a netCDF file"
+                    ) from exc
+    attrs = dict(post.attrs)
     if attrs.get("rmpredict_model_type") != cls._model_type:
         raise _fail(p, f"model type {attrs.get('rmpredict_model_type')!r} is not "
                        f"{cls._model_type!r} (a foreign or unrelated netCDF file)")
     if attrs.get("rmpredict_model_version") != cls.model_version:
         raise _fail(p, f"model version {attrs.get('rmpredict_model_version')!r} differs from "
                        f"this rmpredict's {cls.model_version!r}")
-    try:
-        config: dict[str, Any] = json.loads(attrs["rmpredict_config"])
-        obj = cls(**config)
-        if obj.model_id != attrs.get("rmpredict_id"):
-            raise _fail(p, "its identity hash does not match its configuration (edited "
-                           "attributes)")
-        stored = attrs.pop("rmpredict_posterior_sha256")
-        clean = post.copy()
-        clean.attrs.clear()
-        if posterior_hash(clean) != stored:
-            raise _fail(p, "its posterior values do not match their recorded sha256 (modified "
-                           "or truncated)")
-        from rmpredict.features._factors import BenchmarkFactorModel
-        from rmpredict.models._hier_data import Encoding
+    # Decode everything now (lazy groups would otherwise fail later, inside predict).
+    for group in idata.groups():
+        idata[group].load()
+    config: dict[str, Any] = json.loads(attrs["rmpredict_config"])
+    obj = cls(**config)
+    if obj.model_id != attrs.get("rmpredict_id"):
+        raise _fail(p, "its identity hash does not match its configuration (edited "
+                       "attributes)")
+    stored = attrs.pop("rmpredict_posterior_sha256")
+    clean = post.copy()
+    clean.attrs.clear()
+    if posterior_hash(clean) != stored:
+        raise _fail(p, "its posterior values do not match their recorded sha256 (modified "
+                       "or truncated)")
+    stored_content = attrs.pop(CONTENT_KEY, None)
+    if stored_content is not None and content_hash(idata) != stored_content:
+        raise _fail(p, "its content (training table, sample statistics or attributes) does not "
+                       "match its recorded sha256 (modified or truncated)")
+    from rmpredict.features._factors import BenchmarkFactorModel
+    from rmpredict.models._hier_data import Encoding
 
-        obj.encoding_ = Encoding.from_dict(json.loads(attrs["rmpredict_encoding"]))
-        obj.factor_model_ = BenchmarkFactorModel.from_dict(
-            json.loads(attrs["rmpredict_factor_model"]))
-        obj.seen_publishers_ = json.loads(attrs["rmpredict_seen_publishers"])
-        obj.diagnostics_ = json.loads(attrs["rmpredict_diagnostics"])
-        obj.methods_ = tuple(json.loads(attrs["rmpredict_methods"]))
-        obj.n_train_ = int(attrs["rmpredict_n_train"])
-        obj.data_hash_ = attrs["rmpredict_data_hash"]
-        obj.feature_names_ = obj.encoding_.feature_names
-        obj.saved_with_ = {"rmpredict_version": attrs.get("rmpredict_version"),
-                           "library_versions": json.loads(
-                               attrs.get("rmpredict_library_versions", "{}"))}
-    except ModelMismatchError:
-        raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _fail(p, f"a required attribute is missing or malformed ({exc})") from exc
-    idata.posterior.load()
+    obj.encoding_ = Encoding.from_dict(json.loads(attrs["rmpredict_encoding"]))
+    obj.factor_model_ = BenchmarkFactorModel.from_dict(
+        json.loads(attrs["rmpredict_factor_model"]))
+    obj.seen_publishers_ = json.loads(attrs["rmpredict_seen_publishers"])
+    obj.diagnostics_ = json.loads(attrs["rmpredict_diagnostics"])
+    obj.methods_ = tuple(json.loads(attrs["rmpredict_methods"]))
+    obj.n_train_ = int(attrs["rmpredict_n_train"])
+    obj.data_hash_ = attrs["rmpredict_data_hash"]
+    obj.feature_names_ = obj.encoding_.feature_names
+    obj.saved_with_ = {"rmpredict_version": attrs.get("rmpredict_version"),
+                       "library_versions": json.loads(
+                           attrs.get("rmpredict_library_versions", "{}"))}
     obj.idata_ = idata
     obj._post_cache = None
     return obj
