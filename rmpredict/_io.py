@@ -14,10 +14,68 @@ import pandas as pd
 
 from rmpredict.exceptions import DataValidationError, InvalidParameterError
 
-__all__ = ["atomic_path", "write_text_atomic", "write_json_atomic", "write_table_atomic",
-           "read_table"]
+__all__ = ["atomic_path", "check_writable", "write_text_atomic", "write_json_atomic",
+           "write_table_atomic", "read_table"]
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl", ".ndjson")
+
+
+def check_writable(path: str | os.PathLike[str], argument_name: str, *,
+                   folder: bool = False) -> Path:
+    """Raise a one-line error now unless the output ``path`` can be written later.
+
+    Long commands call this for every output before their work starts, so a bad output path
+    fails in a second instead of after sampling or training. Nothing is created: folders that
+    would have to be made are checked through their nearest existing ancestor, which must be a
+    folder in which a file can be created (tested with a temporary file that is removed at
+    once, so permissions and read-only file systems are both seen).
+
+    Parameters
+    ----------
+    path : path-like
+        The output file (or, with ``folder=True``, the output folder).
+    argument_name : str
+        How the user gave it (e.g. ``"--output"``), for the message.
+    folder : bool, default=False
+        ``path`` is a folder the command writes files into.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    InvalidParameterError
+        If a file path is a folder or a folder path is a file, a parent is a file, or the
+        folder is not writable.
+    """
+    target = Path(path)
+    where = f"{argument_name} {str(path)!r}"
+    if str(path).strip() == "":
+        raise InvalidParameterError(f"{argument_name}: empty path; give a "
+                                    f"{'folder' if folder else 'file'} path")
+    if folder:
+        if target.exists() and not target.is_dir():
+            raise InvalidParameterError(f"{where} is a file, not a folder; choose another path")
+        ancestor = target
+    else:
+        if target.is_dir() or target.name in ("", ".", ".."):
+            raise InvalidParameterError(f"{where} is a folder; give a file path inside it")
+        ancestor = target.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InvalidParameterError(
+            f"{where}: {str(ancestor)!r} is a file, not a folder; choose another output path")
+    try:
+        with tempfile.TemporaryFile(dir=ancestor, prefix=".rmpredict-check-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InvalidParameterError(
+            f"{where}: cannot write in {str(ancestor)!r} ({reason}); choose a writable "
+            "folder") from None
+    return target
 
 
 @contextlib.contextmanager
@@ -27,7 +85,12 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     An interrupted write therefore never leaves a half-written file at ``path``.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InvalidParameterError(
+            f"cannot write {str(target)!r}: a parent of it is a file, not a folder; choose "
+            "another output path") from None
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)

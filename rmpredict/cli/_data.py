@@ -31,26 +31,44 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def provenance_sidecar(path: str) -> str:
+    """The provenance file written next to an output table: ``FILE.provenance.json``."""
+    return f"{path}.provenance.json"
+
+
 def _show(args: argparse.Namespace) -> int:
-    from rmpredict._io import write_table_atomic
-    from rmpredict._version import __version__
-    from rmpredict.datasets import load_reference, load_table
-    from rmpredict.datasets._reference import TABLES
+    from rmpredict._io import check_writable, write_json_atomic, write_table_atomic
+    from rmpredict._provenance import provenance, sha256_file
+    from rmpredict.datasets import data_dir, list_tables, load_reference, load_table
     from rmpredict.exceptions import InvalidParameterError
 
-    if args.table != "reference" and args.table not in TABLES:
+    listing = list_tables()
+    tables = dict(zip(listing["table"], listing["file"]))
+    if args.table != "reference" and args.table not in tables:
         raise InvalidParameterError(
-            f"unknown table {args.table!r}; use one of {', '.join(TABLES)} or 'reference' "
+            f"unknown table {args.table!r}; use one of {', '.join(tables)} or 'reference' "
             "(see `rmpredict data list`)")
+    if args.head is not None and args.head < 0:
+        raise InvalidParameterError(f"--head must be >= 0, got {args.head}")
+    if args.output:
+        sidecar = provenance_sidecar(args.output)
+        check_writable(args.output, "--output")
+        check_writable(sidecar, "--output (its provenance file)")
     frame = load_reference() if args.table == "reference" else load_table(args.table)
     if args.head is not None:
-        if args.head < 0:
-            raise InvalidParameterError(f"--head must be >= 0, got {args.head}")
         frame = frame.head(args.head)
     if args.output:
-        write_table_atomic(args.output, frame,
-                           comment=f"rmpredict {__version__} data show {args.table}")
-        print(f"wrote {len(frame)} rows to {args.output}", file=sys.stderr)
+        # A plain table (any CSV reader reads it as is); provenance goes to a sidecar JSON.
+        write_table_atomic(args.output, frame)
+        files = [tables[args.table]] if args.table in tables else \
+            [tables[t] for t in ("rm_results", "models", "leaderboard_v2", "leaderboard_v1")]
+        write_json_atomic(sidecar, provenance(
+            command=f"rmpredict data show {args.table}" + (
+                f" --head {args.head}" if args.head is not None else ""),
+            table=args.table, rows=len(frame), output=str(args.output),
+            source_files={f: sha256_file(data_dir() / f) for f in files}))
+        print(f"wrote {len(frame)} rows to {args.output} (provenance: {sidecar})",
+              file=sys.stderr)
     else:
         import pandas as pd
 

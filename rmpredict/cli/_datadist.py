@@ -63,6 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _score(args: argparse.Namespace) -> int:
+    from rmpredict._io import check_writable
     from rmpredict.datadist import (
         ScoreConfig,
         load_model,
@@ -71,6 +72,7 @@ def _score(args: argparse.Namespace) -> int:
         score_corpus,
     )
 
+    check_writable(args.output, "--output")  # before loading a large model
     cfg = ScoreConfig(max_tokens=args.max_tokens, batch_tokens=args.batch_tokens,
                       padding_side=args.padding_side, head_chunk=args.head_chunk)
     corpus = read_corpus(args.corpus)  # validate before loading a large model
@@ -88,6 +90,15 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_outputs(args: argparse.Namespace, *names: str) -> None:
+    """:func:`rmpredict._io.check_writable` for each output option that was given."""
+    from rmpredict._io import check_writable
+
+    for name in names:
+        if getattr(args, name, None):
+            check_writable(getattr(args, name), "--" + name.replace("_", "-"))
+
+
 def _summarize(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -96,6 +107,7 @@ def _summarize(args: argparse.Namespace) -> int:
     from rmpredict.datadist import features_table, read_scores, summarize_scores
     from rmpredict.datadist._summary import model_name
 
+    _check_outputs(args, "summary_output", "output")
     frames = [read_scores(p) for p in args.scores]
     ref = read_scores(args.reference) if args.reference else None
     long = pd.concat([summarize_scores(f, reference=ref).assign(model=model_name(f))
@@ -126,6 +138,7 @@ def _distance(args: argparse.Namespace) -> int:
     from rmpredict._version import __version__
     from rmpredict.datadist import distance_matrix, plot_distance_heatmap, read_scores
 
+    _check_outputs(args, "output", "plot")  # both outputs are written, or neither
     frames = [read_scores(p) for p in args.scores]
     ref = read_scores(args.reference) if args.reference else None
     mat = distance_matrix(frames, domain=args.domain, bins=args.bins, reference=ref)

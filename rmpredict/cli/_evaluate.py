@@ -47,9 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from rmpredict._io import check_writable
     from rmpredict.evaluation import leave_one_publisher_out, write_report
     from rmpredict.evaluation._predictors import make_predictors
 
+    check_writable(args.output, "--output", folder=True)  # before the folds are fitted
     names = [n.strip() for n in args.predictors.split(",") if n.strip()]
     predictors = make_predictors(
         names, seed=args.seed,

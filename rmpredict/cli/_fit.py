@@ -48,7 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fit(args: argparse.Namespace) -> int:
+    from rmpredict._io import check_writable
     from rmpredict.models import HierarchicalRMPredictor
+
+    check_writable(args.output, "--output")  # before minutes of sampling, not after
 
     model = HierarchicalRMPredictor(sampler=args.sampler, draws=args.draws, tune=args.tune,
                                     chains=args.chains, random_seed=args.seed)
@@ -81,8 +84,10 @@ def report_filled(result) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from rmpredict._io import write_table_atomic
+    from rmpredict._io import check_writable, write_table_atomic
 
+    if args.output:
+        check_writable(args.output, "--output")
     predictor = load_predictor(args.model)
     result = predictor.predict(args.candidates, method=args.method, ci_prob=args.ci_prob)
     report_filled(result)

@@ -79,9 +79,11 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from rmpredict._io import check_writable
     from rmpredict.models import HierarchicalRMPredictor
     from rmpredict.release import build_release
 
+    check_writable(args.registry, "--registry", folder=True)  # before fitting
     if args.model:
         model = HierarchicalRMPredictor.load(args.model)
     else:

@@ -85,7 +85,12 @@ def _log(msg: str) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from rmpredict import study
+    from rmpredict._io import check_writable
 
+    # Every stage writes into the work folder; check it (and collect's --output) first.
+    check_writable(args.work, "--work", folder=True)
+    if getattr(args, "output", None):
+        check_writable(args.output, "--output")
     models = args.models.split(",") if getattr(args, "models", None) else None
     common = dict(models=models, log=_log)
     if args.stage == "prepare":

@@ -73,6 +73,9 @@ def _train(args: argparse.Namespace) -> int:
     from rmpredict.train._config import config_from_args
 
     cfg = config_from_args(args, preset=args.preset)
+    from rmpredict._io import check_writable
+
+    check_writable(cfg.output_dir, "--output-dir", folder=True)  # before loading the model
     from rmpredict.train._trainer import train_reward_model
 
     result = train_reward_model(cfg)
@@ -84,16 +87,22 @@ def _train(args: argparse.Namespace) -> int:
           f"{ck['val_accuracy']:.4f})")
     print("sections: " + ", ".join(
         f"{k}={v:.4f}" if v is not None else f"{k}=n/a" for k, v in rec["sections"].items()))
+    scored = rec["data"]["scored_on"]
+    print(f"scored on {scored}" + (" (selection-biased: the pairs that chose the checkpoint)"
+                                   if rec["selection_biased"] else ""))
     print(f"real tokens/s: {rec['real_tokens_per_s']:.0f}; record: {result.record_path}")
     return 0
 
 
 def _score(args: argparse.Namespace) -> int:
-    from rmpredict._io import write_json_atomic, write_table_atomic
+    from rmpredict._io import check_writable, write_json_atomic, write_table_atomic
     from rmpredict._provenance import provenance
     from rmpredict.train._score import score_reward_model
     from rmpredict.train._sections import load_section_map
 
+    check_writable(args.output, "--output")
+    if args.pairs_out:
+        check_writable(args.pairs_out, "--pairs-out")
     smap = load_section_map(args.section_map) if args.section_map else None
     mv = [float(x) for x in args.merge_weights.split(",")] if args.merge_weights else None
     res = score_reward_model(args.model, args.eval_data, batch_size=args.batch_size,

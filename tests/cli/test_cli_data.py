@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
+from rmpredict import __version__
 from rmpredict.datasets import list_tables, load_reference, load_table
 
 
@@ -33,11 +36,26 @@ def test_data_show_reference_to_file(run_cli, tmp_path):
     proc = run_cli("data", "show", "reference", "--output", out)
     assert proc.returncode == 0, proc.stderr
     assert f"wrote 66 rows to {out}" in proc.stderr
-    first = out.read_text(encoding="utf-8").splitlines()[0]
-    assert first.startswith("# rmpredict ") and "data show reference" in first
-    written = pd.read_csv(out, comment="#")
+    # A plain CSV: pandas.read_csv with no options reads it back (no '#' line) ...
+    written = pd.read_csv(out)
     pd.testing.assert_frame_equal(written, load_reference(), check_dtype=False)
-    assert not list(tmp_path.glob(".ref.csv.*"))  # no temporary file left behind
+    assert not list(tmp_path.glob(".ref.csv*.tmp"))  # no temporary file left behind
+    # ... and the provenance is in a sidecar JSON next to it.
+    sidecar = json.loads((tmp_path / "ref.csv.provenance.json").read_text(encoding="utf-8"))
+    assert sidecar["rmpredict_version"] == __version__
+    assert sidecar["command"] == "rmpredict data show reference" and sidecar["rows"] == 66
+    assert set(sidecar["source_files"]) == {"rm_results.csv", "models.csv",
+                                            "leaderboard_v2.csv.gz", "leaderboard_v1.csv.gz"}
+
+
+def test_data_show_table_to_parquet_with_sidecar(run_cli, tmp_path):
+    out = tmp_path / "v2.parquet"
+    proc = run_cli("data", "show", "leaderboard_v2", "--head", "5", "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    assert len(pd.read_parquet(out)) == 5
+    sidecar = json.loads((tmp_path / "v2.parquet.provenance.json").read_text(encoding="utf-8"))
+    assert sidecar["table"] == "leaderboard_v2" and list(sidecar["source_files"]) == [
+        "leaderboard_v2.csv.gz"]
 
 
 def test_data_verify(run_cli):
