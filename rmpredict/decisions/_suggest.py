@@ -22,6 +22,13 @@ predictive it is the best linear approximation of that refit, at a tiny fraction
 
 Budget ``K``: all subsets of size ``K`` are evaluated when there are at most ``max_subsets`` of
 them, otherwise subsets are grown greedily (add the candidate that most increases KG).
+
+Scale: the covariance is only ever formed on a shortlist. With more than ``shortlist``
+candidates in a method, every candidate is first scored by its expected improvement over
+today's best mean, ``EI_i = E[max(y_i - max_j m_j, 0)]`` (O(draws x candidates), read in column
+chunks); the exact knowledge gradient is then computed on the candidates with the largest EI
+(and as many eligible ones), and the chosen set's value is recomputed with every candidate in
+the final choice. Memory stays O(draws x candidates), never candidates squared.
 """
 
 from __future__ import annotations
@@ -34,11 +41,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rmpredict.decisions._draws import check_result, target_draws
+from rmpredict.decisions._draws import check_result
+from rmpredict.decisions._ranking import (
+    _CHUNK_ELEMENTS,
+    _block_draws,
+    _flags,
+    skill_lines,
+    trust_columns,
+    trust_summary,
+)
+from rmpredict.decisions._trust import MethodSkill, trust_for, warn_no_skill
 from rmpredict.exceptions import InvalidParameterError
 from rmpredict.models._prediction import PredictionResult
 
-__all__ = ["SuggestionResult", "suggest_next", "knowledge_gradient", "format_suggestion"]
+__all__ = ["SuggestionResult", "suggest_next", "knowledge_gradient", "format_suggestion",
+           "expected_improvement", "SHORTLIST"]
+
+SHORTLIST = 200
+"""Methods with more candidates are pre-screened by expected improvement to this many."""
 
 
 def _as_draws(y: np.ndarray) -> np.ndarray:
@@ -134,18 +154,28 @@ class SuggestionResult:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per candidate and method: ``method, model, mean, sd, kg, eligible, chosen,
-        choice_order``; ``kg`` is the single-candidate knowledge gradient (fraction units),
-        ``choice_order`` the 1-based position in the chosen set (0 if not chosen). Sorted by
-        ``chosen`` then ``kg`` within each method.
+        One row per candidate and method: ``method, model, mean, sd, ei, kg, shortlisted,
+        eligible, chosen, choice_order`` and the trust flags ``skill, known_result, observed,
+        extrapolated, extrapolation, new_recipe``. ``ei`` is the expected improvement over
+        today's best mean (the pre-screen), ``kg`` the single-candidate knowledge gradient
+        (fraction units; NaN outside the shortlist or when not eligible), ``choice_order`` the
+        1-based position in the chosen set (0 if not chosen). Sorted by ``chosen`` then ``kg``
+        (then ``ei``) within each method; methods with demonstrated skill first.
     chosen : dict of str to list of str
         The chosen models per method.
     value : dict of str to float
-        The chosen set's joint knowledge gradient per method (fraction units).
+        The chosen set's joint knowledge gradient per method (fraction units), with every
+        candidate of the method in the final choice.
     strategy : dict of str to str
         ``"exhaustive"`` or ``"greedy"`` per method.
     budget, target, noise_sd, n_draws, provenance
         The settings used.
+    screen : dict of str to dict
+        Per method: ``n_candidates``, ``shortlist`` (candidates the exact knowledge gradient
+        was computed on) and ``prescreened`` (True when the shortlist is smaller than the
+        method's candidates), ``excluded_known`` (known results not suggested).
+    skill : dict of str to MethodSkill
+        Held-out skill of every method.
     """
 
     table: pd.DataFrame
@@ -157,10 +187,12 @@ class SuggestionResult:
     noise_sd: float
     n_draws: int
     provenance: dict[str, Any] = field(default_factory=dict)
+    screen: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skill: dict[str, MethodSkill] = field(default_factory=dict)
 
     @property
     def methods(self) -> list[str]:
-        """RM methods covered, in the order of the prediction."""
+        """RM methods covered, those with demonstrated skill first."""
         return list(self.chosen)
 
     def to_frame(self) -> pd.DataFrame:
@@ -177,10 +209,78 @@ class SuggestionResult:
                 f"chosen={self.chosen})")
 
 
+def _column_chunks(n_draws: int, n: int) -> int:
+    return max(1, _CHUNK_ELEMENTS // max(n_draws, 1))
+
+
+def _moments(y: np.ndarray) -> np.ndarray:
+    """Column means of ``y`` (S, n), read in column chunks; raise if a draw is not finite."""
+    n_draws, n = y.shape
+    mean = np.empty(n)
+    step = _column_chunks(n_draws, n)
+    for c0 in range(0, n, step):
+        c = np.asarray(y[:, c0:c0 + step], dtype=np.float64)
+        if not np.isfinite(c).all():
+            raise InvalidParameterError(
+                "Draws contain NaN or infinite values; check the prediction.")
+        mean[c0:c0 + step] = c.mean(axis=0)
+    return mean
+
+
+def expected_improvement(y: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
+    """``E[max(y_i - max_j m_j, 0)]`` per candidate from draws ``y`` (S, n), in column chunks.
+
+    The pre-screen of :func:`suggest_next`: a candidate that rarely beats today's best mean
+    can hardly change the final choice when observed.
+    """
+    mean = _moments(y) if mean is None else mean
+    best = float(mean.max())
+    n_draws, n = y.shape
+    out = np.empty(n)
+    step = _column_chunks(n_draws, n)
+    for c0 in range(0, n, step):
+        c = np.asarray(y[:, c0:c0 + step], dtype=np.float64)
+        out[c0:c0 + step] = np.maximum(c - best, 0.0).mean(axis=0)
+    return out
+
+
+def _full_value(y: np.ndarray, mean: np.ndarray, cols: list[int], kg: _KG,
+                sub: tuple[int, ...]) -> float:
+    """KG of observing columns ``cols`` of ``y`` with every column in the final choice.
+
+    ``kg``/``sub`` give the observed outcomes (and their simulated noise) on the shortlist;
+    the conditional mean of every column is accumulated in column chunks, so memory stays
+    O(draws x chunk).
+    """
+    s = list(sub)
+    obs = kg.centred[:, s]
+    c_ss = kg.cov[np.ix_(s, s)]
+    if kg.eps is not None:
+        obs = obs + kg.eps[:, s]
+        c_ss = c_ss + kg.noise_sd ** 2 * np.eye(len(s))
+    inv = np.linalg.pinv(c_ss)
+    n_draws, n = y.shape
+    best = np.full(n_draws, -np.inf)
+    raw = kg.centred[:, s]  # centred true outcomes of the observed columns
+    step = _column_chunks(n_draws, n)
+    for c0 in range(0, n, step):
+        c = np.asarray(y[:, c0:c0 + step], dtype=np.float64) - mean[c0:c0 + step]
+        cov = raw.T @ c / (n_draws - 1)  # C_{S, chunk}
+        post = mean[c0:c0 + step] + obs @ (inv @ cov)
+        if kg.eps is None:
+            for col in cols:
+                if c0 <= col < c0 + step:
+                    post[:, col - c0] = y[:, col]
+        np.maximum(best, post.max(axis=1), out=best)
+    return float(best.mean() - mean.max())
+
+
 def suggest_next(result: PredictionResult, *, budget: int = 2, target: str = "score",
                  method: str | None = None, candidates_mask: Any = None,
                  noise_sd: float = 0.0, random_seed: int | None = 0,
-                 max_subsets: int = 5000) -> SuggestionResult:
+                 max_subsets: int = 5000, shortlist: int = SHORTLIST,
+                 exclude_known: bool = True, predictor: Any = None,
+                 candidates: Any = None) -> SuggestionResult:
     """Suggest which ``budget`` candidates to train next to learn most about which is best.
 
     Parameters
@@ -202,12 +302,29 @@ def suggest_next(result: PredictionResult, *, budget: int = 2, target: str = "sc
     random_seed : int, optional
         Seed of the simulated evaluation noise.
     max_subsets : int, default=5000
-        Evaluate all subsets of size ``budget`` when there are at most this many; greedy
-        otherwise.
+        Evaluate all subsets of size ``budget`` (of the shortlist) when there are at most this
+        many; greedy otherwise.
+    shortlist : int, default=SHORTLIST
+        With more candidates than this in a method, candidates are pre-screened by expected
+        improvement (:func:`expected_improvement`) and the exact knowledge gradient is
+        computed on a shortlist: the ``shortlist`` candidates with the largest expected
+        improvement, plus as many eligible ones. The chosen set's ``value`` still counts every
+        candidate in the final choice. Memory and time stay O(candidates x draws).
+    exclude_known : bool, default=True
+        Do not suggest candidates whose result is in the model's fitting data (they still
+        count in the final choice).
+    predictor, candidates : optional
+        The model that made ``result`` and the candidates table, for the trust flags (see
+        :func:`~rmpredict.decisions.rank_candidates`); ``result.trust`` is used if attached.
 
     Returns
     -------
     SuggestionResult
+
+    Warns
+    -----
+    NoSkillWarning
+        Once, when a method has no demonstrated held-out skill in the model's evaluation.
 
     Notes
     -----
@@ -216,75 +333,117 @@ def suggest_next(result: PredictionResult, *, budget: int = 2, target: str = "sc
     error) when the joint predictive is Gaussian, an approximation otherwise.
     """
     result = check_result(result, "suggest_next")
-    result.target(target)
+    t = result.target(target)
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
         raise InvalidParameterError(
             f"The 'budget' parameter must be an integer >= 1. Got {budget!r} instead.")
     budget = int(budget)
+    if isinstance(shortlist, bool) or not isinstance(shortlist, (int, np.integer)) \
+            or shortlist < 1:
+        raise InvalidParameterError(
+            f"The 'shortlist' parameter must be an integer >= 1. Got {shortlist!r} instead.")
     noise_sd = _check_noise(noise_sd)
     index = result.index.reset_index(drop=True)
     eligible_all = _eligible(candidates_mask, index)
+    trust = trust_for(result, predictor, candidates)
+    known_all = trust.rows["known_result"].fillna(False).to_numpy(dtype=bool)
     if method is None:
         methods = list(dict.fromkeys(index["method"]))
     else:
         result.select(method)  # raises a clear error for an unknown method
         methods = [method]
-    y_all = target_draws(result, target)
-    frames, chosen, value, strategy = [], {}, {}, {}
+    methods = trust.method_order(methods)
+    if result.draws.shape[0] < 2:
+        raise InvalidParameterError("result.draws must hold at least 2 draws.")
+    frames, chosen, value, strategy, screen = [], {}, {}, {}, {}
+    models = index["model"].to_numpy()
     for meth in methods:
         rows = np.flatnonzero((index["method"] == meth).to_numpy())
-        y = _as_draws(y_all[:, rows])
-        ok = np.flatnonzero(eligible_all[rows])
+        y = _block_draws(result.draws, rows, t)
+        n = len(rows)
+        known = known_all[rows] if exclude_known else np.zeros(n, dtype=bool)
+        ok_mask = eligible_all[rows] & ~known
+        ok = np.flatnonzero(ok_mask)
         if len(ok) < budget:
+            extra = (f" ({int(known.sum())} with known results are not suggested; pass "
+                     "exclude_known=False to allow them)" if known.any() else "")
             raise InvalidParameterError(
                 f"budget={budget} exceeds the {len(ok)} eligible candidate(s) for method "
-                f"{meth!r}; lower --budget or allow more candidates.")
-        kg = _KG(y, noise_sd, random_seed)
-        single = np.full(len(rows), np.nan)
-        for i in ok:
-            single[i] = kg.value((int(i),))
-        if math.comb(len(ok), budget) <= max_subsets:
+                f"{meth!r}{extra}; lower --budget or allow more candidates.")
+        mean = _moments(y)
+        ei = expected_improvement(y, mean)
+        if n <= shortlist:
+            work = np.arange(n)
+        else:
+            top = np.argsort(-ei, kind="stable")[:shortlist]
+            top_ok = ok[np.argsort(-ei[ok], kind="stable")[:shortlist]]
+            work = np.unique(np.concatenate([top, top_ok, [int(np.argmax(mean))]]))
+        prescreened = len(work) < n
+        y_work = _as_draws(y[:, work] if prescreened else y)
+        kg = _KG(y_work, noise_sd, random_seed)
+        pos = {int(c): i for i, c in enumerate(work)}
+        ok_work = [pos[int(i)] for i in ok if int(i) in pos]
+        single = np.full(n, np.nan)
+        for i in ok_work:
+            single[work[i]] = kg.value((i,))
+        if math.comb(len(ok_work), budget) <= max_subsets:
             strategy[meth] = "exhaustive"
             best_set, best_val = (), -np.inf
-            for subset in itertools.combinations(ok.tolist(), budget):
+            for subset in itertools.combinations(ok_work, budget):
                 v = kg.value(subset)
                 if v > best_val:
                     best_set, best_val = subset, v
             # Order the chosen set by single-candidate KG (most informative first).
-            best_set = tuple(sorted(best_set, key=lambda i: -single[i]))
+            best_set = tuple(sorted(best_set, key=lambda i: -single[work[i]]))
         else:
             strategy[meth] = "greedy"
             best_set, best_val = (), 0.0
             for _ in range(budget):
-                scores = {i: kg.value((*best_set, i)) for i in ok.tolist() if i not in best_set}
+                scores = {i: kg.value((*best_set, i)) for i in ok_work if i not in best_set}
                 nxt = max(scores, key=lambda i: (scores[i], -i))
                 best_set, best_val = (*best_set, nxt), scores[nxt]
-        order = np.zeros(len(rows), dtype=int)
-        for pos, i in enumerate(best_set, start=1):
-            order[i] = pos
-        t = result.target(target)
+        if prescreened:
+            best_val = _full_value(y, mean, [int(work[i]) for i in best_set], kg, best_set)
+        picked = [int(work[i]) for i in best_set]
+        order = np.zeros(n, dtype=int)
+        for p, i in enumerate(picked, start=1):
+            order[i] = p
+        shortlisted = np.zeros(n, dtype=bool)
+        shortlisted[work] = True
         block = pd.DataFrame({
             "method": meth,
-            "model": index["model"].to_numpy()[rows],
+            "model": models[rows],
             "mean": result.mean[rows, t],
             "sd": result.sd[rows, t],
+            "ei": ei,
             "kg": single,
-            "eligible": eligible_all[rows],
+            "shortlisted": shortlisted,
+            "eligible": ok_mask,
             "chosen": order > 0,
             "choice_order": order,
+            **trust_columns(trust, rows, target),
         })
-        block["_o"] = np.where(order > 0, order, len(rows) + 1)
-        block = block.sort_values(["_o", "kg"], ascending=[True, False], kind="stable",
-                                  na_position="last").drop(columns="_o")
+        block["_o"] = np.where(order > 0, order, n + 1)
+        block = block.sort_values(["_o", "kg", "ei"], ascending=[True, False, False],
+                                  kind="stable", na_position="last").drop(columns="_o")
         frames.append(block)
-        chosen[meth] = [str(index["model"].iloc[rows[i]]) for i in best_set]
+        chosen[meth] = [str(models[rows[i]]) for i in picked]
         value[meth] = float(best_val)
+        screen[meth] = {"n_candidates": int(n), "shortlist": int(len(work)),
+                        "prescreened": bool(prescreened),
+                        "excluded_known": int((known & eligible_all[rows]).sum())}
+    warn_no_skill(trust, methods, what="suggestion")
+    n_draws = int(result.draws.shape[0])
     prov = dict(result.provenance)
+    if trust.context:
+        prov.update(trust.provenance())
     prov.update(suggest_target=target, suggest_budget=budget, suggest_noise_sd=noise_sd,
-                suggest_random_seed=random_seed, n_draws=int(y_all.shape[0]))
+                suggest_random_seed=random_seed, n_draws=n_draws)
     return SuggestionResult(table=pd.concat(frames, ignore_index=True), chosen=chosen,
                             value=value, strategy=strategy, budget=budget, target=target,
-                            noise_sd=noise_sd, n_draws=int(y_all.shape[0]), provenance=prov)
+                            noise_sd=noise_sd, n_draws=n_draws, provenance=prov,
+                            screen=screen,
+                            skill={m: trust.skill[m] for m in methods if m in trust.skill})
 
 
 def _eligible(mask: Any, index: pd.DataFrame) -> np.ndarray:
@@ -313,13 +472,28 @@ def format_suggestion(suggestion: SuggestionResult, *, max_rows: int | None = 10
              f"{suggestion.target!r}; knowledge gradient in RewardBench points, "
              f"{suggestion.n_draws} joint draws"
              + (f", evaluation noise sd {100 * suggestion.noise_sd:.1f} pt" if suggestion.noise_sd
-                else "") + ")"]
+                else "") + ")",
+             trust_summary(suggestion.skill, suggestion.methods)]
+    any_flag = False
     for meth in suggestion.methods:
         block = suggestion.table[suggestion.table["method"] == meth]
         shown = block if max_rows is None else block.head(max(max_rows, suggestion.budget))
         lines += ["", f"== method {meth}: train {', '.join(suggestion.chosen[meth])} "
                       f"(joint value {100 * suggestion.value[meth]:.2f} pt, "
                       f"{suggestion.strategy[meth]}) =="]
+        lines += skill_lines(suggestion.skill.get(meth), meth, "suggestion")
+        info = suggestion.screen.get(meth, {})
+        if info.get("prescreened"):
+            lines.append(f"pre-screened {info['n_candidates']} candidates by expected "
+                         f"improvement; exact knowledge gradient on a shortlist of "
+                         f"{info['shortlist']} (the joint value counts every candidate).")
+        known = block[block["known_result"].fillna(False).to_numpy(dtype=bool)]
+        if info.get("excluded_known"):
+            listed = "; ".join(f"{m} {100 * o:.1f} (predicted {100 * p:.1f})" for m, o, p in
+                               zip(known["model"].head(5), known["observed"].head(5),
+                                   known["mean"].head(5)))
+            more = f"; and {len(known) - 5} more" if len(known) > 5 else ""
+            lines.append(f"not suggested, result already known (observed): {listed}{more}.")
         out = pd.DataFrame({
             "pick": [str(o) if o else "" for o in shown["choice_order"]],
             "model": shown["model"].to_numpy(),
@@ -327,9 +501,20 @@ def format_suggestion(suggestion: SuggestionResult, *, max_rows: int | None = 10
             "sd": [f"{100 * v:.1f}" for v in shown["sd"]],
             "KG (pt)": ["  -" if not np.isfinite(v) else f"{100 * v:.2f}" for v in shown["kg"]],
         })
+        obs = shown["observed"].to_numpy(dtype=float)
+        if np.isfinite(obs).any():
+            out["observed"] = ["" if not np.isfinite(v) else f"{100 * v:.1f}" for v in obs]
+        flags = _flags(shown)
+        if any(flags):
+            any_flag = True
+            out["flags"] = flags
         lines.append(out.to_string(index=False))
         if len(block) > len(shown):
             lines.append(f"... {len(block) - len(shown)} more")
     lines += ["", "KG = expected gain (points) in the best choice's true score from observing "
               "the candidate(s) before choosing."]
+    if any_flag:
+        lines.append("flags: known = the result is in the model's fitting data (observed value "
+                     "shown); extrap = features outside the training range or a post-training "
+                     "stage with few training models; new = a recipe not seen in fit.")
     return "\n".join(lines)

@@ -68,6 +68,9 @@ class PredictionResult:
         Per candidate: benchmarks observed, publisher seen in training, extrapolation flags.
     filled : pandas.DataFrame, optional
         Feature values filled from the bundled tables: ``model, column, value, source``.
+    trust : rmpredict.decisions.Trust, optional
+        Trust flags aligned with the rows (held-out skill of the method, known result,
+        extrapolation, new recipe); set by :func:`rmpredict.decisions.attach_trust`.
     """
 
     index: pd.DataFrame
@@ -82,6 +85,7 @@ class PredictionResult:
     provenance: dict[str, Any] = field(default_factory=dict)
     notes: pd.DataFrame | None = None
     filled: pd.DataFrame | None = None
+    trust: Any = None
 
     @classmethod
     def from_draws(cls, index: pd.DataFrame, targets: tuple[str, ...], draws: np.ndarray,
@@ -128,10 +132,16 @@ class PredictionResult:
             mean=self.mean[mask], sd=self.sd[mask], lower=self.lower[mask],
             upper=self.upper[mask], ci_prob=self.ci_prob,
             draws=None if self.draws is None else self.draws[:, mask],
-            predictor=self.predictor, provenance=self.provenance, notes=self.notes)
+            predictor=self.predictor, provenance=self.provenance, notes=self.notes,
+            trust=None if self.trust is None else self.trust.subset(mask))
 
     def to_frame(self) -> pd.DataFrame:
-        """Long table: ``model, method, target, mean, sd, lower, upper, ci_prob``."""
+        """Long table: ``model, method, target, mean, sd, lower, upper, ci_prob``.
+
+        With :attr:`trust` attached, the flags follow: ``skill, known_result, observed,
+        extrapolated, extrapolation, new_recipe`` (``observed`` is the known value of that
+        target, NaN otherwise).
+        """
         n, t = self.mean.shape
         frame = pd.DataFrame({
             "model": np.repeat(self.index["model"].to_numpy(), t),
@@ -143,6 +153,17 @@ class PredictionResult:
             "upper": self.upper.ravel(),
         })
         frame["ci_prob"] = self.ci_prob
+        if self.trust is not None:
+            rows = self.trust.rows
+            for col in ("skill", "known_result"):
+                frame[col] = np.repeat(rows[col].to_numpy(), t)
+            nan = np.full(len(rows), np.nan)
+            obs = np.column_stack([rows[f"observed_{name}"].to_numpy(dtype=float)
+                                   if f"observed_{name}" in rows else nan
+                                   for name in self.targets])
+            frame["observed"] = obs.ravel()
+            for col in ("extrapolated", "extrapolation", "new_recipe"):
+                frame[col] = np.repeat(rows[col].to_numpy(), t)
         return frame
 
     def to_wide(self, stat: str = "mean") -> pd.DataFrame:

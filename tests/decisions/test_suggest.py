@@ -188,3 +188,46 @@ def test_budget2_over_20_candidates_is_fast(make_result):
     print(f"suggest_next budget=2, 20 candidates, 4000 draws: {elapsed:.3f} s")
     assert sug.strategy["regression"] == "exhaustive"
     assert elapsed < 30.0  # target: well under 2 minutes
+
+
+def test_prescreen_keeps_memory_linear_and_value_exact(rng):
+    """More candidates than the shortlist: no candidates x candidates covariance, and the
+    chosen set's value equals its exact knowledge gradient over every candidate."""
+    import tracemalloc
+
+    n, s = 2500, 100
+    a = rng.normal(0, 0.02, (n, 2))
+    z = rng.standard_normal((s, 2))
+    y = rng.uniform(0.6, 0.75, n) + z @ a.T + rng.normal(0, 0.01, (s, n))
+    res = as_result(y)
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    before = tracemalloc.get_traced_memory()[0]
+    sug = suggest_next(res, budget=2, shortlist=50)
+    peak = tracemalloc.get_traced_memory()[1] - before
+    tracemalloc.stop()
+    assert peak < 25e6, f"peak {peak / 1e6:.0f} MB"  # an (n, n) float64 matrix is 50 MB
+    info = sug.screen["regression"]
+    assert info["prescreened"] and 50 <= info["shortlist"] <= 101
+    cols = [int(m[1:]) for m in sug.chosen["regression"]]
+    assert sug.value["regression"] == pytest.approx(knowledge_gradient(y, cols), rel=1e-9)
+    table = sug.table
+    assert table["kg"].notna().sum() <= info["shortlist"]
+    assert (table["ei"] >= 0).all() and table["shortlisted"].sum() == info["shortlist"]
+    assert "pre-screened 2500 candidates by expected improvement" in str(sug)
+
+
+def test_prescreen_agrees_with_the_exact_search(rng):
+    n = 60
+    a = rng.normal(0, 0.03, (n, 2))
+    cov = a @ a.T + np.diag(rng.uniform(1e-4, 1e-3, n))
+    y = exact_moment_draws(rng, rng.uniform(0.6, 0.75, n), cov, 4000)
+    res = as_result(y)
+    exact = suggest_next(res, budget=2, shortlist=n)
+    screened = suggest_next(res, budget=2, shortlist=15)
+    assert not exact.screen["regression"]["prescreened"]
+    assert screened.screen["regression"]["prescreened"]
+    assert sorted(screened.chosen["regression"]) == sorted(exact.chosen["regression"])
+    assert screened.value["regression"] == pytest.approx(exact.value["regression"], rel=1e-9)
+    with pytest.raises(InvalidParameterError, match="shortlist"):
+        suggest_next(res, shortlist=0)
