@@ -11,21 +11,27 @@ from rmpredict.datasets._reference import (
 from rmpredict.datasets._schema import (
     BENCHMARKS,
     CATEGORIES,
+    DATADIST_PREFIX,
+    META_NUMERIC,
     POST_TRAINING_STAGES,
     TARGETS,
     V1_BENCHMARKS,
     V2_BENCHMARKS,
     canonical_column,
+    is_datadist_column,
 )
 
 __all__ = [
     "BENCHMARKS",
     "CATEGORIES",
+    "DATADIST_PREFIX",
+    "META_NUMERIC",
     "POST_TRAINING_STAGES",
     "TARGETS",
     "V1_BENCHMARKS",
     "V2_BENCHMARKS",
     "canonical_column",
+    "is_datadist_column",
     "data_dir",
     "list_tables",
     "load_leaderboard",

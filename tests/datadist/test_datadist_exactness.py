@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from rmpredict.datadist import ScoreConfig, score_texts
 from rmpredict.datadist._score import make_batches, tokenize_documents
+
+torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'rmpredict[train]'")
 
 MAX_TOKENS = 24
 

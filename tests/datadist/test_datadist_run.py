@@ -18,7 +18,7 @@ from rmpredict.datadist import (
     score_corpus,
     score_texts,
 )
-from rmpredict.datasets._schema import is_datadist_column
+from rmpredict.datasets import is_datadist_column
 from rmpredict.exceptions import DataValidationError, ModelMismatchError
 
 WORDS = "the cat sat on mat dog log fox jumps over lazy def add return import whales".split()

@@ -14,10 +14,11 @@ import copy
 
 import numpy as np
 import pytest
-import torch
 from _datadist_helpers import make_model, make_tokenizer
 
 from rmpredict.datadist import ScoreConfig, read_corpus, score_texts
+
+torch = pytest.importorskip("torch", reason="needs the train extra: pip install 'rmpredict[train]'")
 
 MARGIN = 0.2  # nats/token; see the measured values printed by the test
 

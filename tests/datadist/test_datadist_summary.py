@@ -19,7 +19,7 @@ from rmpredict.datadist import (
     score_histogram,
     summarize_scores,
 )
-from rmpredict.datasets._schema import is_datadist_column
+from rmpredict.datasets import is_datadist_column
 from rmpredict.exceptions import DataValidationError, InvalidParameterError
 
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from rmpredict.datasets import CATEGORIES, TARGETS
-from rmpredict.evaluation import _metrics as M
-from rmpredict.evaluation import leave_one_publisher_out
+from rmpredict.evaluation import crps_gaussian, leave_one_publisher_out, spearman
 from rmpredict.exceptions import DataValidationError, InvalidParameterError
-from rmpredict.models._base import BaseRMPredictor, as_results_frame, mark_validated
-from rmpredict.models._baselines import MeanBaseline, OLSBaseline, RidgeBaseline
-from rmpredict.models._prediction import PredictionResult
+from rmpredict.models import (
+    BaseRMPredictor,
+    MeanBaseline,
+    OLSBaseline,
+    PredictionResult,
+    RidgeBaseline,
+    as_results_frame,
+    mark_validated,
+)
 
 SEEN: list[dict] = []
 
@@ -27,7 +33,7 @@ class _Spy(BaseRMPredictor):
 
     def _fit(self, frame):
         SEEN.append({"publishers": set(frame["publisher"]), "methods": set(frame["method"]),
-                     "n": len(frame), "id": id(self)})
+                     "n": len(frame), "estimator": self})
 
     def _predict(self, frame, index, ci_prob):
         assert not set(TARGETS) & set(frame.columns), "held-out targets leaked to predict"
@@ -70,10 +76,16 @@ def fast_eval(ref):
 
 def test_folds_hold_out_whole_publishers_and_train_on_all_methods(ref):
     SEEN.clear()
-    ev = leave_one_publisher_out({"spy": _Spy()}, ref, progress=False)
+    spy = _Spy()
+    ev = leave_one_publisher_out({"spy": spy}, ref, progress=False)
     pubs = sorted(ref["publisher"].unique())
     assert ev.folds["publisher"].tolist() == pubs
-    assert len(SEEN) == len(pubs) and len({s["id"] for s in SEEN}) == len(pubs)  # clones
+    # One fresh clone per fold. SEEN keeps every clone alive, so identity (``is``) is a sound
+    # test; id()s of objects already collected could be reused and compare equal by accident.
+    fitted = [s["estimator"] for s in SEEN]
+    assert len(fitted) == len(pubs)
+    assert all(est is not spy for est in fitted)  # the caller's estimator is never fitted
+    assert all(a is not b for i, a in enumerate(fitted) for b in fitted[i + 1:])
     for fold, seen in zip(ev.folds.to_dict("records"), SEEN):
         assert fold["publisher"] not in seen["publishers"]
         assert seen["n"] == len(ref) - fold["n_rows"]
@@ -101,7 +113,7 @@ def test_mean_baseline_metrics_match_independent_computation(ref, fast_eval):
         rec = m.loc[("mean", method)]
         assert rec["mae"] == pytest.approx(np.mean(np.abs(preds - obs)), abs=1e-12)
         assert rec["rmse"] == pytest.approx(np.sqrt(np.mean((preds - obs) ** 2)), abs=1e-12)
-        assert rec["spearman"] == pytest.approx(M.spearman(obs, preds), abs=1e-12)
+        assert rec["spearman"] == pytest.approx(spearman(obs, preds), abs=1e-12)
         assert rec["n"] == len(rows)
         assert np.isnan(rec["interval_coverage_90"]) and np.isnan(rec["crps"])
 
@@ -119,7 +131,7 @@ def test_interval_metrics_use_category_cells_and_the_predictors_intervals(fast_e
         assert rec["interval_coverage_90"] == pytest.approx(cells["in_90"].mean())
         assert rec["interval_coverage_50"] == pytest.approx(cells["in_50"].mean())
         score = ols[(ols["method"] == method) & (ols["target"] == "score")]
-        assert rec["crps"] == pytest.approx(M.crps_gaussian(
+        assert rec["crps"] == pytest.approx(crps_gaussian(
             score["mean"], score["sd"], score["observed"]).mean())
         # 50% intervals are narrower than 90% ones: never more coverage
         assert rec["interval_coverage_50"] <= rec["interval_coverage_90"]
@@ -136,10 +148,10 @@ def test_draws_path_coverage_and_crps(ref):
     exact90 = (np.abs(y - 0.7) <= z90 * 0.05).astype(float)
     exact50 = (np.abs(y - 0.7) <= z50 * 0.05).astype(float)
     assert np.mean(p["in_90"] == exact90) > 0.97 and np.mean(p["in_50"] == exact50) > 0.97
-    exact = M.crps_gaussian(0.7, 0.05, y)  # Monte Carlo error of 4000 draws ~1e-3
+    exact = crps_gaussian(0.7, 0.05, y)  # Monte Carlo error of 4000 draws ~1e-3
     np.testing.assert_allclose(p["crps"], exact, rtol=0.05, atol=2e-3)
     assert p["crps"].mean() == pytest.approx(exact.mean(), rel=0.01)
-    np.testing.assert_allclose(p["pit"], M.stats.norm.cdf((y - 0.7) / 0.05), atol=0.03)
+    np.testing.assert_allclose(p["pit"], stats.norm.cdf((y - 0.7) / 0.05), atol=0.03)
 
 
 def test_to_json_shape_units_and_points(fast_eval):

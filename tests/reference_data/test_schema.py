@@ -12,8 +12,8 @@ from rmpredict.datasets import (
     V1_BENCHMARKS,
     V2_BENCHMARKS,
     canonical_column,
+    is_datadist_column,
 )
-from rmpredict.datasets._schema import is_datadist_column
 
 
 @pytest.mark.parametrize("alias, canon", [

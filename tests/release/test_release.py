@@ -23,7 +23,15 @@ from rmpredict.release import (
     read_registry,
 )
 
-pytestmark = pytest.mark.skipif(not list_releases(), reason="no bundled release yet")
+
+def test_a_release_ships_with_the_package():
+    # The release is part of the package: a broken package-data path must fail here, not
+    # skip this module silently.
+    releases = list_releases()
+    assert releases, f"no release found in {bundled_registry_dir()}"
+    for rel in releases:
+        assert rel.path.is_file(), f"{rel.full_name}: {rel.path} is missing"
+        assert rel.card_path.is_file(), f"{rel.full_name}: {rel.card_path} is missing"
 
 
 def _parse_bibtex(text: str):
