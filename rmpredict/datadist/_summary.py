@@ -17,7 +17,7 @@ import pandas as pd
 
 from rmpredict.datadist._corpus import domain_key
 from rmpredict.datadist._run import read_scores
-from rmpredict.datasets._schema import DATADIST_PREFIX
+from rmpredict.datasets import DATADIST_PREFIX
 from rmpredict.exceptions import DataValidationError, InvalidParameterError
 
 __all__ = ["QUANTILES", "DEFAULT_BINS", "DEFAULT_DIFF_BINS", "normalize_scores",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rmpredict.exceptions import InvalidParameterError
-from rmpredict.models._base import BaseRMPredictor
+from rmpredict.models import BaseRMPredictor
 
 __all__ = ["PREDICTOR_NAMES", "make_predictors"]
 
@@ -46,7 +46,7 @@ def make_predictors(names: tuple[str, ...] | list[str] = PREDICTOR_NAMES, *,
     MissingDependencyError
         ``bayes`` requested but ``rmpredict.models.HierarchicalRMPredictor`` is unavailable.
     """
-    from rmpredict.models._baselines import (
+    from rmpredict.models import (
         BestSingleBenchmark,
         ElasticNetBaseline,
         MeanBaseline,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rmpredict.datasets._schema import V2_BENCHMARKS, is_datadist_column
+from rmpredict.datasets import V2_BENCHMARKS, is_datadist_column
 
 __all__ = ["BASELINE_FEATURES", "baseline_matrix", "datadist_columns"]
 

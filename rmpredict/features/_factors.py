@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rmpredict.datasets._schema import BENCHMARKS
+from rmpredict.datasets import BENCHMARKS
 from rmpredict.exceptions import InvalidParameterError, NotFittedError
 
 __all__ = ["BenchmarkFactorModel", "default_factor_model", "leaderboard_matrix"]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from rmpredict.datasets._schema import TARGETS
+from rmpredict.datasets import TARGETS
 from rmpredict.exceptions import InvalidParameterError, NotFittedError
 from rmpredict.models._prediction import PredictionResult, validate_ci_prob
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rmpredict.datasets._schema import V2_BENCHMARKS
+from rmpredict.datasets import V2_BENCHMARKS
 from rmpredict.exceptions import InvalidParameterError
 from rmpredict.features._design import BASELINE_FEATURES, baseline_matrix
 from rmpredict.models._base import BaseRMPredictor
