@@ -10,7 +10,8 @@ import pandas as pd
 from rmpredict.exceptions import InvalidParameterError
 from rmpredict.models._prediction import PredictionResult
 
-__all__ = ["SIZE_GROUPS", "size_group", "target_draws", "check_result", "group_labels"]
+__all__ = ["SIZE_GROUPS", "size_group", "target_draws", "check_result", "group_labels",
+           "unique_in_order"]
 
 SIZE_GROUPS: tuple[str, ...] = ("<3B", "3-6B", ">=6B")
 """The study's size groups, in billions of parameters: [0, 3), [3, 6), [6, inf)."""
@@ -75,3 +76,8 @@ def group_labels(index: pd.DataFrame, sizes: Mapping[str, float] | pd.Series | N
             f"'sizes' has no params_b for {missing[:5]}{' ...' if len(missing) > 5 else ''}; "
             "add their sizes in billions of parameters.")
     return np.array([size_group(lookup[m]) for m in index["model"]], dtype=object)
+
+
+def unique_in_order(values) -> list:
+    """Distinct values in order of first appearance (fast on Arrow-backed string columns)."""
+    return [v.item() if isinstance(v, np.generic) else v for v in pd.unique(values)]

@@ -15,7 +15,8 @@ draws, never copied whole), time O(n_draws x n_candidates). P(best), P(top k), r
 comparisons with a default are exact at every size. The expected rank is exact (a stable sort
 per draw) up to :data:`EXACT_RANK_MAX` candidates per block; above, it is counted from a
 65,536-bin histogram of each draw (a candidate sharing a bin with ``c - 1`` others gets the
-mean of their ranks; error below ``c / 2`` ranks, typically under one rank).
+mean of their ranks; error below ``c / 2`` ranks, typically under one rank, far below the
+Monte Carlo error of an expected rank among thousands of candidates).
 
 Monte Carlo error: P(best) and P(top k) carry their standard error ``sqrt(p (1 - p) / S)``
 over ``S`` draws. Candidates whose P(best) lies within :data:`TIE_Z` standard errors of the
@@ -32,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rmpredict.decisions._draws import SIZE_GROUPS, check_result, group_labels
+from rmpredict.decisions._draws import SIZE_GROUPS, check_result, group_labels, unique_in_order
 from rmpredict.decisions._trust import (
     SKILL_DEMONSTRATED,
     MethodSkill,
@@ -78,68 +79,88 @@ def draw_ranks(y: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _histogram_rank_sum(c: np.ndarray) -> np.ndarray:
-    """Sum over the draws (rows) of ``c`` of each candidate's approximate rank."""
-    out = np.zeros(c.shape[1])
+def _large_block_sums(y: np.ndarray, k: int, default_draws: np.ndarray | None
+                      ) -> tuple[np.ndarray, ...]:
+    """Counts and sums over the draws of a large block, one draw at a time, in its dtype.
+
+    Per draw: argmax (P(best), exact), a 65,536-bin histogram of the values (expected rank: a
+    candidate's rank is counted as the candidates in higher bins plus the mean rank within its
+    own bin), and the top ``k`` (exact: bins above the k-th largest value's bin are in, that
+    bin's members are resolved by value, then column order). Memory O(n) per draw.
+    """
+    n_draws, n = y.shape
     bins = _HIST_BINS
-    for row in c:
-        lo, hi = row.min(), row.max()
-        if hi <= lo:  # all equal: ranks follow the column order exactly
-            out += np.arange(1, len(row) + 1)
+    best = np.zeros(n, dtype=np.int64)
+    top = np.zeros(n, dtype=np.int64)
+    rank_sum = np.zeros(n)
+    y_sum = np.zeros(n)
+    hi_sum = 0.0
+    better = np.zeros(n, dtype=np.int64) if default_draws is not None else None
+    d_sum = 0.0
+    for s in range(n_draws):
+        row = y[s]
+        arg = int(row.argmax())  # first maximum = lowest index, the tie rule
+        hi, lo = row[arg], row.min()
+        best[arg] += 1
+        hi_sum += float(hi)
+        np.add(y_sum, row, out=y_sum)
+        if default_draws is not None:
+            d = default_draws[s]
+            np.add(better, row > d, out=better)  # strict '>': the default's own is 0
+            d_sum += float(d)
+        if not hi > lo:  # all equal: ranks follow the column order exactly
+            rank_sum += np.arange(1, n + 1)
+            top[:k] += 1
             continue
-        b = ((row - lo) * ((bins - 1) / (hi - lo))).astype(np.intp)
+        scale = (bins - 1) * (1.0 - 1e-6) / (float(hi) - float(lo))
+        b = ((row - lo) * row.dtype.type(scale)).astype(np.intp)
         np.clip(b, 0, bins - 1, out=b)
         count = np.bincount(b, minlength=bins)
-        above = np.cumsum(count[::-1])[::-1] - count  # candidates in strictly higher bins
-        # 1 + above + (mean of 0..c-1 others in the same bin) = above + (count + 1) / 2.
-        out += above[b] + 0.5 * (count[b] + 1)
-    return out
-
-
-def _top_k_counts(c: np.ndarray, k: int) -> np.ndarray:
-    """Per candidate, the number of rows of ``c`` in which it ranks within the top ``k``."""
-    n = c.shape[1]
-    if k >= n:
-        return np.full(n, c.shape[0], dtype=np.int64)
-    kth = np.partition(c, n - k, axis=1)[:, n - k][:, None]  # k-th largest value per draw
-    above = c > kth
-    room = k - above.sum(axis=1, keepdims=True)
-    equal = c == kth
-    # Equal values fill the remaining places in column order (ties to the lower index).
-    inside = above | (equal & (np.cumsum(equal, axis=1, dtype=np.int32) <= room))
-    return inside.sum(axis=0)
+        cum = np.cumsum(count)  # candidates in this bin or lower ones
+        # rank = 1 + (n - cum) above + (count - 1) / 2 on average within the bin.
+        np.add(rank_sum, ((n + 0.5) - cum + 0.5 * count)[b], out=rank_sum)
+        kb = int(np.searchsorted(cum, n - k, side="right"))  # bin of the k-th largest value
+        room = k - (n - int(cum[kb]))
+        idx = np.flatnonzero(b >= kb)
+        in_bin = idx[b[idx] == kb]
+        top[idx[b[idx] > kb]] += 1
+        order = np.lexsort((in_bin, -row[in_bin].astype(np.float64)))
+        top[in_bin[order[:room]]] += 1
+    regret_sum = hi_sum - y_sum
+    diff_sum = None if default_draws is None else y_sum - d_sum
+    return best, top, rank_sum, regret_sum, better, diff_sum
 
 
 def _rank_stats(y: np.ndarray, k: int, default_draws: np.ndarray | None) -> dict[str, np.ndarray]:
     """Decision statistics of one candidate set, reading draws ``y`` (S, n) in chunks."""
     n_draws, n = y.shape
     k_eff = min(k, n)
-    best = np.zeros(n, dtype=np.int64)
-    top = np.zeros(n, dtype=np.int64)
-    rank_sum = np.zeros(n)
-    regret_sum = np.zeros(n)
-    better = np.zeros(n, dtype=np.int64) if default_draws is not None else None
-    diff_sum = np.zeros(n) if default_draws is not None else None
-    step = max(1, _CHUNK_ELEMENTS // max(n, 1))
-    for s0 in range(0, n_draws, step):
-        c = np.array(y[s0:s0 + step], dtype=np.float64)  # a private copy, changed below
-        arg = c.argmax(axis=1)  # first maximum = lowest index, the tie rule
-        best += np.bincount(arg, minlength=n)
-        if n <= EXACT_RANK_MAX:
+    if n > EXACT_RANK_MAX:
+        best, top, rank_sum, regret_sum, better, diff_sum = _large_block_sums(
+            y, k_eff, default_draws)
+    else:
+        best = np.zeros(n, dtype=np.int64)
+        top = np.zeros(n, dtype=np.int64)
+        rank_sum = np.zeros(n)
+        regret_sum = np.zeros(n)
+        better = np.zeros(n, dtype=np.int64) if default_draws is not None else None
+        diff_sum = np.zeros(n) if default_draws is not None else None
+        step = max(1, _CHUNK_ELEMENTS // max(n, 1))
+        for s0 in range(0, n_draws, step):
+            c = np.array(y[s0:s0 + step], dtype=np.float64)  # a private copy, changed below
+            arg = c.argmax(axis=1)  # first maximum = lowest index, the tie rule
+            best += np.bincount(arg, minlength=n)
             ranks = draw_ranks(c)
             rank_sum += ranks.sum(axis=0)
             top += (ranks <= k_eff).sum(axis=0)
-        else:
-            rank_sum += _histogram_rank_sum(c)
-            top += _top_k_counts(c, k_eff)
-        if default_draws is not None:
-            d = np.asarray(default_draws[s0:s0 + step], dtype=np.float64)[:, None]
-            # Strict '>' so the default's own probability is exactly 0.
-            better += (c > d).sum(axis=0)
-            diff_sum += (c - d).sum(axis=0)
-        # Regret last, in place: max_j y_sj - y_si, exactly 0 where i is the draw's best.
-        np.subtract(c[np.arange(len(c)), arg][:, None], c, out=c)
-        regret_sum += c.sum(axis=0)
+            if default_draws is not None:
+                d = np.asarray(default_draws[s0:s0 + step], dtype=np.float64)[:, None]
+                # Strict '>' so the default's own probability is exactly 0.
+                better += (c > d).sum(axis=0)
+                diff_sum += (c - d).sum(axis=0)
+            # Regret last, in place: max_j y_sj - y_si, exactly 0 where i is the draw's best.
+            np.subtract(c[np.arange(len(c)), arg][:, None], c, out=c)
+            regret_sum += c.sum(axis=0)
     p_best, p_top = best / n_draws, top / n_draws
     out = {
         "p_best": p_best,
@@ -228,7 +249,7 @@ class RankingResult:
     @property
     def methods(self) -> list[str]:
         """RM methods in the ranking, those with demonstrated skill first."""
-        return list(dict.fromkeys(self.table["method"]))
+        return unique_in_order(self.table["method"])
 
     def to_frame(self) -> pd.DataFrame:
         """A copy of :attr:`table` (fractions in [0, 1])."""
@@ -339,7 +360,7 @@ def rank_candidates(result: PredictionResult, *, target: str = "score", k: int =
               else np.full(len(index), ALL_GROUP, dtype=object))
     draws = result.draws
     n_draws = int(draws.shape[0])
-    methods = trust.method_order(list(dict.fromkeys(index["method"])))
+    methods = trust.method_order(unique_in_order(index["method"]))
     method_codes = index["method"].to_numpy()
     frames = []
     for method in methods:

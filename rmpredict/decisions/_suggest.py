@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rmpredict.decisions._draws import check_result
+from rmpredict.decisions._draws import check_result, unique_in_order
 from rmpredict.decisions._ranking import (
     _CHUNK_ELEMENTS,
     _block_draws,
@@ -91,6 +91,11 @@ class _KG:
             self.eps = None
 
     def value(self, subset: tuple[int, ...]) -> float:
+        # >= 0 by Jensen's inequality; clip the rounding error of a worthless observation.
+        return max(0.0, float(self.posterior(subset).max(axis=1).mean() - self.base))
+
+    def posterior(self, subset: tuple[int, ...]) -> np.ndarray:
+        """Conditional means ``E[y_j | y_S = y_S^d]`` of every column, per draw ``d``."""
         s = list(subset)
         obs = self.centred[:, s]
         c_ss = self.cov[np.ix_(s, s)]
@@ -103,7 +108,7 @@ class _KG:
         post = self.m + obs @ gain
         if self.eps is None:
             post[:, s] = self.y[:, s]
-        return float(post.max(axis=1).mean() - self.base)
+        return post
 
 
 def knowledge_gradient(draws: np.ndarray, subset: tuple[int, ...] | list[int], *,
@@ -213,44 +218,48 @@ def _column_chunks(n_draws: int, n: int) -> int:
     return max(1, _CHUNK_ELEMENTS // max(n_draws, 1))
 
 
-def _moments(y: np.ndarray) -> np.ndarray:
-    """Column means of ``y`` (S, n), read in column chunks; raise if a draw is not finite."""
+def _moments_and_ei(y: np.ndarray, best: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Column means of ``y`` (S, n) and ``E[max(y - best, 0)]``, in one pass of column chunks
+    (``best`` None: the largest column mean, which then takes a second pass)."""
     n_draws, n = y.shape
     mean = np.empty(n)
+    ei = np.empty(n) if best is not None else None
     step = _column_chunks(n_draws, n)
     for c0 in range(0, n, step):
-        c = np.asarray(y[:, c0:c0 + step], dtype=np.float64)
+        c = np.array(y[:, c0:c0 + step], dtype=np.float64)  # a private copy, changed below
         if not np.isfinite(c).all():
             raise InvalidParameterError(
                 "Draws contain NaN or infinite values; check the prediction.")
         mean[c0:c0 + step] = c.mean(axis=0)
-    return mean
+        if ei is not None:
+            np.subtract(c, best, out=c)
+            np.maximum(c, 0.0, out=c)
+            ei[c0:c0 + step] = c.mean(axis=0)
+    if ei is None:
+        _, ei = _moments_and_ei(y, float(mean.max()))
+    return mean, ei
 
 
-def expected_improvement(y: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
-    """``E[max(y_i - max_j m_j, 0)]`` per candidate from draws ``y`` (S, n), in column chunks.
+def expected_improvement(y: np.ndarray, best: float | None = None) -> np.ndarray:
+    """``E[max(y_i - best, 0)]`` per candidate from draws ``y`` (S, n), in column chunks.
 
-    The pre-screen of :func:`suggest_next`: a candidate that rarely beats today's best mean
-    can hardly change the final choice when observed.
+    ``best`` defaults to the largest predictive mean (today's choice). This is the
+    pre-screen of :func:`suggest_next`: a candidate that rarely beats today's best mean can
+    hardly change the final choice when observed.
     """
-    mean = _moments(y) if mean is None else mean
-    best = float(mean.max())
-    n_draws, n = y.shape
-    out = np.empty(n)
-    step = _column_chunks(n_draws, n)
-    for c0 in range(0, n, step):
-        c = np.asarray(y[:, c0:c0 + step], dtype=np.float64)
-        out[c0:c0 + step] = np.maximum(c - best, 0.0).mean(axis=0)
-    return out
+    return _moments_and_ei(np.asarray(y), best)[1]
 
 
-def _full_value(y: np.ndarray, mean: np.ndarray, cols: list[int], kg: _KG,
+def _full_value(y: np.ndarray, mean: np.ndarray, kg: _KG, work: np.ndarray,
                 sub: tuple[int, ...]) -> float:
-    """KG of observing columns ``cols`` of ``y`` with every column in the final choice.
+    """KG of observing shortlist positions ``sub`` with *every* column of ``y`` in the final
+    choice (the shortlist ``work`` gave the search; this gives the reported value).
 
-    ``kg``/``sub`` give the observed outcomes (and their simulated noise) on the shortlist;
-    the conditional mean of every column is accumulated in column chunks, so memory stays
-    O(draws x chunk).
+    One pass over the draws gives the covariances ``C_{S, j}`` of the observed columns with
+    every column; the conditional mean of column ``j`` in draw ``d`` is then
+    ``m_j + o_d . w_j``. Columns whose upper bound over all draws stays below the smallest
+    per-draw maximum of the shortlist cannot change the maximum and are skipped exactly; the
+    rest are evaluated in chunks (memory O(draws x chunk)).
     """
     s = list(sub)
     obs = kg.centred[:, s]
@@ -259,20 +268,28 @@ def _full_value(y: np.ndarray, mean: np.ndarray, cols: list[int], kg: _KG,
         obs = obs + kg.eps[:, s]
         c_ss = c_ss + kg.noise_sd ** 2 * np.eye(len(s))
     inv = np.linalg.pinv(c_ss)
+    raw = kg.centred[:, s]  # centred true outcomes of the observed columns (sum to 0)
     n_draws, n = y.shape
-    best = np.full(n_draws, -np.inf)
-    raw = kg.centred[:, s]  # centred true outcomes of the observed columns
+    cov = np.empty((len(s), n))
     step = _column_chunks(n_draws, n)
     for c0 in range(0, n, step):
-        c = np.asarray(y[:, c0:c0 + step], dtype=np.float64) - mean[c0:c0 + step]
-        cov = raw.T @ c / (n_draws - 1)  # C_{S, chunk}
-        post = mean[c0:c0 + step] + obs @ (inv @ cov)
-        if kg.eps is None:
-            for col in cols:
-                if c0 <= col < c0 + step:
-                    post[:, col - c0] = y[:, col]
+        # sum_d raw_d = 0, so the columns need no centring: C_{S,j} = raw' y_j / (D - 1).
+        cov[:, c0:c0 + step] = raw.T @ np.asarray(y[:, c0:c0 + step], dtype=np.float64)
+    weight = inv @ (cov / (n_draws - 1))  # (|S|, n): change of each mean per unit of o_d
+    # The shortlist's conditional means (observed columns take their outcome exactly).
+    shortlist_max = kg.posterior(sub).max(axis=1)
+    upper = mean + (np.maximum(weight * obs.max(axis=0)[:, None],
+                               weight * obs.min(axis=0)[:, None])).sum(axis=0)
+    rest = np.ones(n, dtype=bool)
+    rest[work] = False
+    rest &= upper > shortlist_max.min()
+    best = shortlist_max.copy()
+    cols = np.flatnonzero(rest)
+    for c0 in range(0, len(cols), step):
+        part = cols[c0:c0 + step]
+        post = mean[part] + obs @ weight[:, part]
         np.maximum(best, post.max(axis=1), out=best)
-    return float(best.mean() - mean.max())
+    return max(0.0, float(best.mean() - mean.max()))
 
 
 def suggest_next(result: PredictionResult, *, budget: int = 2, target: str = "score",
@@ -348,7 +365,7 @@ def suggest_next(result: PredictionResult, *, budget: int = 2, target: str = "sc
     trust = trust_for(result, predictor, candidates)
     known_all = trust.rows["known_result"].fillna(False).to_numpy(dtype=bool)
     if method is None:
-        methods = list(dict.fromkeys(index["method"]))
+        methods = unique_in_order(index["method"])
     else:
         result.select(method)  # raises a clear error for an unknown method
         methods = [method]
@@ -370,8 +387,8 @@ def suggest_next(result: PredictionResult, *, budget: int = 2, target: str = "sc
             raise InvalidParameterError(
                 f"budget={budget} exceeds the {len(ok)} eligible candidate(s) for method "
                 f"{meth!r}{extra}; lower --budget or allow more candidates.")
-        mean = _moments(y)
-        ei = expected_improvement(y, mean)
+        # EI against today's best predicted mean, in the same pass as the draw means.
+        mean, ei = _moments_and_ei(y, float(np.max(result.mean[rows, t])))
         if n <= shortlist:
             work = np.arange(n)
         else:
@@ -386,7 +403,11 @@ def suggest_next(result: PredictionResult, *, budget: int = 2, target: str = "sc
         single = np.full(n, np.nan)
         for i in ok_work:
             single[work[i]] = kg.value((i,))
-        if math.comb(len(ok_work), budget) <= max_subsets:
+        if budget == 1:
+            strategy[meth] = "exhaustive"
+            top_one = max(ok_work, key=lambda i: (single[work[i]], -i))
+            best_set, best_val = (top_one,), float(single[work[top_one]])
+        elif math.comb(len(ok_work), budget) <= max_subsets:
             strategy[meth] = "exhaustive"
             best_set, best_val = (), -np.inf
             for subset in itertools.combinations(ok_work, budget):
@@ -403,7 +424,7 @@ def suggest_next(result: PredictionResult, *, budget: int = 2, target: str = "sc
                 nxt = max(scores, key=lambda i: (scores[i], -i))
                 best_set, best_val = (*best_set, nxt), scores[nxt]
         if prescreened:
-            best_val = _full_value(y, mean, [int(work[i]) for i in best_set], kg, best_set)
+            best_val = _full_value(y, mean, kg, work, best_set)
         picked = [int(work[i]) for i in best_set]
         order = np.zeros(n, dtype=int)
         for p, i in enumerate(picked, start=1):

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rmpredict.decisions._draws import unique_in_order
 from rmpredict.exceptions import InvalidParameterError, RMPredictWarning
 
 __all__ = ["MIN_STAGE_SUPPORT", "MethodSkill", "NoSkillWarning", "Trust", "attach_trust",
@@ -400,7 +401,7 @@ def unknown_trust(result: Any) -> Trust:
         rows["extrapolated"] = pd.array(reason != "", dtype="boolean")
     for t in result.targets:
         rows[f"observed_{t}"] = np.nan
-    methods = list(dict.fromkeys(index["method"]))
+    methods = unique_in_order(index["method"])
     skill = {m: MethodSkill(m, SKILL_UNKNOWN, source="no model was given to look up its "
                                                      "evaluation") for m in methods}
     return Trust(rows=rows, skill=skill, context=False)
@@ -429,7 +430,7 @@ def compute_trust(result: Any, predictor: Any, candidates: Any = None, *,
     rows = base.rows
     n = len(index)
     release_name, digest, release = model_identity(predictor, model_path)
-    methods = list(dict.fromkeys(index["method"]))
+    methods = unique_in_order(index["method"])
     skills = method_skills(predictor, methods, release)
     rows["skill"] = index["method"].map({m: s.status for m, s in skills.items()}).to_numpy()
     known_methods = tuple(getattr(predictor, "methods_", ()) or ())

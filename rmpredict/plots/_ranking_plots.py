@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rmpredict.decisions._draws import unique_in_order
 from rmpredict.decisions._ranking import RankingResult
 from rmpredict.exceptions import InvalidParameterError
 from rmpredict.models._prediction import PredictionResult
@@ -60,11 +61,11 @@ def forest_table(result_or_ranking: PredictionResult | RankingResult, *, target:
         raise InvalidParameterError(
             "plot_forest needs a PredictionResult or a RankingResult; got "
             f"{type(result_or_ranking).__name__}.")
-    methods = _methods(list(dict.fromkeys(frame["method"])), method)
+    methods = _methods(unique_in_order(frame["method"]), method)
     frame = frame[frame["method"].isin(methods)].copy()
     # Keep methods and groups in their given order (groups: <3B, 3-6B, >=6B), not alphabetical.
     frame["_m"] = frame["method"].map({m: i for i, m in enumerate(methods)})
-    frame["_g"] = frame["group"].map({g: i for i, g in enumerate(dict.fromkeys(frame["group"]))})
+    frame["_g"] = frame["group"].map({g: i for i, g in enumerate(unique_in_order(frame["group"]))})
     frame = frame.sort_values(["_m", "_g", "mean"], ascending=[True, True, False],
                               kind="stable").drop(columns=["_m", "_g"])
     frame["order"] = frame.groupby(["method", "group"], sort=False).cumcount() + 1
@@ -75,7 +76,7 @@ def forest_table(result_or_ranking: PredictionResult | RankingResult, *, target:
 def _method_panels(table: pd.DataFrame, *, ax: Any, max_rows: int | None
                    ) -> tuple[Any, list[tuple[Any, str, pd.DataFrame]]]:
     """One horizontal panel per method, sized to its rows: ``(fig, [(axis, method, block)])``."""
-    methods = list(dict.fromkeys(table["method"]))
+    methods = unique_in_order(table["method"])
     n_max = min(table.groupby("method").size().max(), max_rows or 10 ** 9)
     fig, axes = new_axes(len(methods), ax=ax, height=max(2.5, 0.28 * n_max + 1.2))
     panels = []
