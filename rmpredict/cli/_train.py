@@ -87,9 +87,6 @@ def _train(args: argparse.Namespace) -> int:
           f"{ck['val_accuracy']:.4f})")
     print("sections: " + ", ".join(
         f"{k}={v:.4f}" if v is not None else f"{k}=n/a" for k, v in rec["sections"].items()))
-    scored = rec["data"]["scored_on"]
-    print(f"scored on {scored}" + (" (selection-biased: the pairs that chose the checkpoint)"
-                                   if rec["selection_biased"] else ""))
     print(f"real tokens/s: {rec['real_tokens_per_s']:.0f}; record: {result.record_path}")
     return 0
 
