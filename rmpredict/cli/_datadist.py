@@ -136,7 +136,7 @@ def _distance(args: argparse.Namespace) -> int:
 
     from rmpredict._io import write_table_atomic
     from rmpredict._version import __version__
-    from rmpredict.datadist import distance_matrix, plot_distance_heatmap, read_scores
+    from rmpredict.datadist import distance_matrix, read_scores
 
     _check_outputs(args, "output", "plot")  # both outputs are written, or neither
     frames = [read_scores(p) for p in args.scores]
@@ -151,15 +151,10 @@ def _distance(args: argparse.Namespace) -> int:
         with pd.option_context("display.width", 200, "display.max_columns", 30):
             print(mat.to_string(float_format=lambda v: f"{v:.3f}"))
     if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
         from rmpredict._io import atomic_path
+        from rmpredict.plots import plot_distance_heatmap
 
-        fig = plot_distance_heatmap(mat)
+        fig = plot_distance_heatmap(mat)  # a pyplot-free Figure: nothing to close
         with atomic_path(args.plot) as tmp:
             fig.savefig(tmp, format=args.plot.rsplit(".", 1)[-1], dpi=120)
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
     return 0

@@ -21,7 +21,6 @@ from rmpredict.datadist._distance import (
     distance_matrices,
     distance_matrix,
     js_distance,
-    plot_distance_heatmap,
     shared_bins,
 )
 from rmpredict.datadist._run import load_model, model_fingerprint, read_scores, score_corpus
@@ -61,3 +60,11 @@ __all__ = [
     "distance_matrices",
     "plot_distance_heatmap",
 ]
+
+
+def __getattr__(name: str):
+    if name == "plot_distance_heatmap":  # thin re-export; the plot lives in rmpredict.plots
+        from rmpredict.plots import plot_distance_heatmap
+
+        return plot_distance_heatmap
+    raise AttributeError(f"module 'rmpredict.datadist' has no attribute {name!r}")

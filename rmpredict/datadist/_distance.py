@@ -19,8 +19,7 @@ import pandas as pd
 from rmpredict.datadist._summary import ScoresLike, _prepared, histogram_counts, model_name
 from rmpredict.exceptions import InvalidParameterError
 
-__all__ = ["js_distance", "shared_bins", "distance_matrix", "distance_matrices",
-           "plot_distance_heatmap"]
+__all__ = ["js_distance", "shared_bins", "distance_matrix", "distance_matrices"]
 
 
 def js_distance(p: Sequence[float], q: Sequence[float]) -> float:
@@ -125,30 +124,3 @@ def distance_matrices(scores: Sequence[ScoresLike] | Mapping[str, ScoresLike], *
     frames = _named(scores, reference)
     common = sorted(set.intersection(*(set(f["domain"]) for f in frames.values())))
     return {d: distance_matrix(frames, domain=d, bins=bins) for d in [*common, "all"]}
-
-
-def plot_distance_heatmap(matrix: pd.DataFrame, *, ax=None, title: str | None = None,
-                          annotate: bool = True):
-    """Heat map of a distance matrix (colour scale fixed to [0, 1]); returns the Figure."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        size = 1.2 + 0.6 * len(matrix)
-        fig, ax = plt.subplots(figsize=(size + 1.5, size))
-    else:
-        fig = ax.figure
-    im = ax.imshow(matrix.to_numpy(), vmin=0.0, vmax=1.0, cmap="viridis")
-    ax.set_xticks(range(len(matrix.columns)), labels=list(matrix.columns), rotation=45,
-                  ha="right")
-    ax.set_yticks(range(len(matrix.index)), labels=list(matrix.index))
-    if annotate:
-        for i in range(len(matrix)):
-            for j in range(len(matrix)):
-                v = matrix.iat[i, j]
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center",
-                        color="white" if v < 0.5 else "black", fontsize=8)
-    domain = matrix.attrs.get("domain", "")
-    ax.set_title(title or f"Jensen-Shannon distance of presence scores ({domain})")
-    fig.colorbar(im, ax=ax, label="JS distance (base 2)")
-    fig.tight_layout()
-    return fig

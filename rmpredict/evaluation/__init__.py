@@ -1,4 +1,11 @@
-"""Out-of-sample evaluation: metrics, leave-one-publisher-out cross-validation and reports."""
+"""Out-of-sample evaluation: metrics, leave-one-publisher-out cross-validation and reports.
+
+The evaluation plots live in :mod:`rmpredict.plots`; ``plot_calibration``,
+``plot_coverage_at_k`` and ``plot_predicted_vs_observed`` are re-exported here (imported on
+first use).
+"""
+
+from typing import Any
 
 from rmpredict.evaluation._cv import EvaluationResult, leave_one_publisher_out
 from rmpredict.evaluation._metrics import (
@@ -10,11 +17,6 @@ from rmpredict.evaluation._metrics import (
     mean_coverage_at_k,
     rmse,
     spearman,
-)
-from rmpredict.evaluation._plots import (
-    plot_calibration,
-    plot_coverage_at_k,
-    plot_predicted_vs_observed,
 )
 from rmpredict.evaluation._report import write_report
 
@@ -34,3 +36,13 @@ __all__ = [
     "spearman",
     "write_report",
 ]
+
+_PLOTS = ("plot_calibration", "plot_coverage_at_k", "plot_predicted_vs_observed")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PLOTS:  # thin re-export; rmpredict.plots is the one plotting layer
+        import rmpredict.plots
+
+        return getattr(rmpredict.plots, name)
+    raise AttributeError(f"module 'rmpredict.evaluation' has no attribute {name!r}")

@@ -117,11 +117,7 @@ def write_report(evaluation: EvaluationResult, outdir: str | os.PathLike[str]) -
     dict of str to Path
         The written files by kind.
     """
-    from rmpredict.evaluation._plots import (
-        plot_calibration,
-        plot_coverage_at_k,
-        plot_predicted_vs_observed,
-    )
+    from rmpredict.plots import plot_calibration, plot_coverage_at_k, plot_predicted_vs_observed
 
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
