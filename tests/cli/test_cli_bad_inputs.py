@@ -76,13 +76,7 @@ PARENT_IS_A_FILE = {
     "release": (["release", "build", "--name", "x", "--version", "1", "--registry", "{file}"],
                 "{file}/registry.toml"),
 }
-RANK_NEEDS_CHECK = pytest.mark.xfail(
-    strict=True, reason="rmpredict/cli/_rank.py must call check_writable(args.output, "
-                        "'--output') before predicting (decisions owner); remove this mark then")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=RANK_NEEDS_CHECK) if n == "rank" else n
-                                  for n in PARENT_IS_A_FILE])
+@pytest.mark.parametrize("name", list(PARENT_IS_A_FILE))
 def test_output_under_a_file_fails_before_any_work(run_cli, tmp_path, a_file, name):
     args, output = PARENT_IS_A_FILE[name]
     fill = {"file": a_file, "tmp": tmp_path}
