@@ -87,6 +87,12 @@ def _train(args: argparse.Namespace) -> int:
           f"{ck['val_accuracy']:.4f})")
     print("sections: " + ", ".join(
         f"{k}={v:.4f}" if v is not None else f"{k}=n/a" for k, v in rec["sections"].items()))
+    scored, holdout = rec["data"]["scored_on"], rec["data"].get("holdout")
+    if holdout:
+        scored += f" ({holdout['n_test']} eval pairs held out from every choice)"
+    if rec["selection_biased"]:
+        scored += " (selection-biased: the pairs that chose the checkpoint)"
+    print(f"scored on {scored}")
     print(f"real tokens/s: {rec['real_tokens_per_s']:.0f}; record: {result.record_path}")
     return 0
 

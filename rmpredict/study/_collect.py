@@ -12,7 +12,7 @@ import pandas as pd
 from rmpredict.exceptions import InvalidParameterError
 from rmpredict.study._config import STUDY_METHOD, read_study_config
 
-__all__ = ["collect", "STUDY_ID", "RESULTS_FILE"]
+__all__ = ["collect", "refuse_selection_biased_score", "STUDY_ID", "RESULTS_FILE"]
 
 STUDY_ID = "rmpredict-offline-v1"
 """Name of the study (suite, recipe and pipeline version) written into every record."""
@@ -27,6 +27,33 @@ def _read(path: Path, stage: str, work: Path) -> dict[str, Any]:
         raise InvalidParameterError(
             f"{str(path)!r} is missing; run 'rmpredict study {stage} --work {work}' first")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def refuse_selection_biased_score(key: str, score: dict[str, Any],
+                                  training: dict[str, Any]) -> None:
+    """Refuse a study score that was measured on the pairs that chose the model's checkpoint.
+
+    The study's scores come from the held-out suite (``rmpredict study score``), not from the
+    training record, whose own score is selection-biased by design (the study trains with
+    ``holdout_fraction=0`` and keeps every validation pair for choosing the checkpoint). This
+    check makes sure that stays so: a score flagged ``selection_biased``, or one measured on the
+    very validation pairs of the training record (same content hash), never becomes a row the
+    predictor learns from.
+
+    Raises
+    ------
+    InvalidParameterError
+        The score is selection-biased.
+    """
+    val = (training.get("data") or {}).get("eval") or {}
+    scored = score.get("data") or {}
+    same_pairs = any(val.get(h) is not None and val.get(h) == scored.get(h)
+                     for h in ("sha256", "content_hash"))
+    if score.get("selection_biased") or same_pairs:
+        raise InvalidParameterError(
+            f"study model {key!r}: its score is selection-biased (measured on the validation "
+            "pairs that chose its checkpoint), so it cannot go to the predictor; score it on "
+            "the held-out suite with 'rmpredict study score --force'")
 
 
 def collect(work: str | Path, *, models: Sequence[str] | None = None,
@@ -59,6 +86,7 @@ def collect(work: str | Path, *, models: Sequence[str] | None = None,
         score = _read(work / "score" / f"{key}.json", "score", work)
         presence = _read(work / "presence" / f"{key}.json", "presence", work)
         training = _read(work / "rm" / key / "record.json", "train", work)
+        refuse_selection_biased_score(key, score, training)
         record = {
             "record_version": 1, "study": STUDY_ID, "model": info["model"],
             "method": STUDY_METHOD, "study_key": key,

@@ -301,7 +301,10 @@ def run_train(work: str | Path, *, models: Sequence[str] | None = None, force: b
             warmup_steps=config.warmup_steps, eval_every=config.eval_every,
             save_every=0, keep_best=True, eval_batch_size=config.score_batch_size,
             max_length=_max_length(work / "bases" / key, config.max_length),
-            seed=config.seed)
+            # The study scores on its own held-out suite (run_score), so every validation pair
+            # chooses the checkpoint; the record's own score is then selection-biased, marked
+            # so, and never used (collect checks).
+            holdout_fraction=0, seed=config.seed)
         result = train_reward_model(cfg, train_data=train, eval_data=val)
         out[key] = result.record
         best = max((h.get("val_accuracy") or 0.0) for h in result.history) \

@@ -30,6 +30,11 @@ _LAZY: dict[str, str] = {
     "add_record": "rmpredict.train._record",
     "read_record": "rmpredict.train._record",
     "record_to_row": "rmpredict.train._record",
+    "refuse_selection_biased": "rmpredict.train._record",
+    "prepare_run_data": "rmpredict.train._rundata",
+    "RunData": "rmpredict.train._rundata",
+    "split_eval_pairs": "rmpredict.train._rundata",
+    "SelectionBiasWarning": "rmpredict.train._rundata",
     # need torch + transformers:
     "load_reward_model": "rmpredict.train._model",
     "RewardModel": "rmpredict.train._model",
@@ -37,11 +42,17 @@ _LAZY: dict[str, str] = {
     "ScoreResult": "rmpredict.train._score",
     "train_reward_model": "rmpredict.train._trainer",
     "TrainResult": "rmpredict.train._trainer",
+    "RewardTrainer": "rmpredict.train._trainer",
+    "TrainerCallback": "rmpredict.train._trainer",
+    "TrainerState": "rmpredict.train._trainer",
+    "read_checkpoint": "rmpredict.train._checkpoint",
+    "Checkpoint": "rmpredict.train._checkpoint",
 }
 
 __all__ = sorted(_LAZY)
 
-_TORCH_MODULES = {"rmpredict.train._model", "rmpredict.train._score", "rmpredict.train._trainer"}
+_TORCH_MODULES = {"rmpredict.train._model", "rmpredict.train._score", "rmpredict.train._trainer",
+                  "rmpredict.train._checkpoint"}
 
 
 __getattr__ = lazy_getattr("rmpredict.train", _LAZY, _TORCH_MODULES, globals())

@@ -45,7 +45,13 @@ class TrainConfig:
     train_data: str = _f("", "training data: JSON Lines, Parquet, CSV or a saved datasets dir")
     eval_data: str = _f("", "validation pairs (checkpoint and merge-vector selection)")
     test_data: str | None = _f(None, "optional held-out pairs with a subset column for the "
-                                     "final RewardBench-style score (default: eval_data)")
+                                     "final RewardBench-style score (default: a held-out "
+                                     "split of eval_data, see holdout_fraction)")
+    holdout_fraction: float = _f(0.5, "without test_data: share of eval_data pairs held out "
+                                      "(seeded, stratified by subset) for the final score, so "
+                                      "it is not measured on the pairs that chose the "
+                                      "checkpoint; 0 scores eval_data itself and marks the "
+                                      "record selection_biased")
     output_dir: str = _f("rm-output", "directory for checkpoints, the model and record.json")
     method: str = _f("bradley_terry", "bradley_terry or regression", choices=METHODS)
     revision: str | None = _f(None, "hub revision (branch, tag or commit) of base_model")
@@ -119,6 +125,10 @@ class TrainConfig:
             raise InvalidParameterError(
                 f"The 'learning_rate' parameter of TrainConfig must be > 0. "
                 f"Got {self.learning_rate!r} instead.")
+        if not 0 <= self.holdout_fraction < 1:
+            raise InvalidParameterError(
+                f"The 'holdout_fraction' parameter of TrainConfig must be in [0, 1). "
+                f"Got {self.holdout_fraction!r} instead.")
         if self.method == "regression":
             if not self.attributes:
                 raise InvalidParameterError("regression needs at least one attribute column")

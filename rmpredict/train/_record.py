@@ -12,7 +12,8 @@ import pandas as pd
 
 from rmpredict.exceptions import DataValidationError, InvalidParameterError
 
-__all__ = ["RECORD_VERSION", "hardware_info", "read_record", "record_to_row", "add_record"]
+__all__ = ["RECORD_VERSION", "hardware_info", "read_record", "record_to_row", "add_record",
+           "is_selection_biased", "refuse_selection_biased"]
 
 RECORD_VERSION = 1
 _CATS = ("chat", "chat_hard", "safety", "reasoning")
@@ -62,6 +63,31 @@ def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     return rec
 
 
+def is_selection_biased(record: dict[str, Any]) -> bool:
+    """Whether a record's score was measured on the pairs that chose its checkpoint.
+
+    Records written before the flag existed say it through ``data.scored_on == "eval_data"``.
+    """
+    data = record.get("data") if isinstance(record.get("data"), dict) else {}
+    return bool(record.get("selection_biased")) or data.get("scored_on") == "eval_data"
+
+
+def refuse_selection_biased(record: dict[str, Any], *, source: str = "record") -> None:
+    """Raise when a record's score is selection-biased, so it never reaches the predictor.
+
+    Raises
+    ------
+    DataValidationError
+        The record is :func:`is_selection_biased`.
+    """
+    if is_selection_biased(record):
+        raise DataValidationError(
+            [f"{record.get('model', '?')!r} ({record.get('method', '?')}) is selection-biased: "
+             "its score was measured on the eval pairs that chose its checkpoint, so it "
+             "overstates the model; retrain with --test-data (or enough eval pairs for the "
+             "held-out split, see --holdout-fraction)"], source=source)
+
+
 def record_to_row(record: dict[str, Any]) -> dict[str, Any]:
     """The results-table row of a record (categories and score as fractions)."""
     row: dict[str, Any] = {"model": record["model"], "method": record["method"]}
@@ -95,12 +121,14 @@ def add_record(record: str | os.PathLike[str] | dict[str, Any],
     Raises
     ------
     DataValidationError
-        Duplicate (model, method) without ``replace``, or the table fails validation.
+        Duplicate (model, method) without ``replace``, a selection-biased record (scored on the
+        pairs that chose its checkpoint), or the table fails validation.
     """
     from rmpredict._io import read_table, write_table_atomic
     from rmpredict.datasets import validate_table
 
     rec = read_record(record) if not isinstance(record, dict) else record
+    refuse_selection_biased(rec, source=str(record) if not isinstance(record, dict) else "record")
     row = record_to_row(rec)
     target = Path(results)
     if target.suffix.lower() not in (".csv", ".parquet", ".pq", ".jsonl", ".ndjson"):

@@ -43,7 +43,7 @@ def main(base: str, train: str, evals: str, out: str, max_steps: str = "4",
 
     cfg = TrainConfig(base_model=base, output_dir=out, learning_rate=3e-3, global_batch_size=16,
                       per_device_batch_size=4, warmup_steps=1, eval_every=2, save_every=2,
-                      max_length=64, seed=5, max_steps=int(max_steps),
+                      max_length=64, seed=5, holdout_fraction=0, max_steps=int(max_steps),
                       resume_from=resume or None)
     res = train_reward_model(cfg, train_data=pd.read_json(train, lines=True),
                              eval_data=pd.read_json(evals, lines=True))

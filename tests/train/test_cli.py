@@ -28,12 +28,14 @@ def _record(tmp_path, model="org/tiny", method="bradley_terry", **sections):
 def test_train_score_and_results_round_trip(llama_dir, tmp_path, capsys):
     train = write_jsonl(synthetic_pairs(64, seed=1), tmp_path / "train.jsonl")
     evals = write_jsonl(synthetic_pairs(36, seed=2, subsets=SUBSETS), tmp_path / "eval.jsonl")
+    tests = write_jsonl(synthetic_pairs(36, seed=3, subsets=SUBSETS), tmp_path / "test.jsonl")
     (tmp_path / "run.yaml").write_text(
         "preset: bradley_terry\nlearning_rate: 0.003\nglobal_batch_size: 16\n"
         "per_device_batch_size: 8\nwarmup_steps: 1\neval_every: 2\nmax_length: 64\n")
     out = tmp_path / "run"
     code = main(["train-rm", "--config", str(tmp_path / "run.yaml"), "--base-model",
-                 str(llama_dir), "--train-data", train, "--eval-data", evals, "--output",
+                 str(llama_dir), "--train-data", train, "--eval-data", evals, "--test-data",
+                 tests, "--output",
                  str(out), "--model-name", "local/tiny-llama", "--seed", "3"])
     assert code == 0
     rec = json.loads((out / "record.json").read_text())
@@ -45,10 +47,13 @@ def test_train_score_and_results_round_trip(llama_dir, tmp_path, capsys):
         assert key in rec, key
     assert rec["data"]["train"]["sha256"] and rec["data"]["train"]["n_rows"] == 64
     assert rec["subsets"]["my-own-subset"]["n"] == 6 and "unmapped" in rec["sections"]
+    assert rec["selection_biased"] is False and rec["data"]["scored_on"] == "test_data"
+    assert rec["data"]["test"]["source"] == tests and rec["data"]["test"]["sha256"]
+    assert "scored on test_data" in capsys.readouterr().out
 
     # score-rm on the saved model reproduces the record's section scores.
     scores = tmp_path / "scores.json"
-    assert main(["score-rm", "--model", str(out / "model"), "--eval-data", evals,
+    assert main(["score-rm", "--model", str(out / "model"), "--eval-data", tests,
                  "--output", str(scores), "--batch-size", "1", "--padding-side", "left"]) == 0
     got = json.loads(scores.read_text())
     for k in ("chat", "chat_hard", "safety", "reasoning", "score"):

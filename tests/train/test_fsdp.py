@@ -19,6 +19,7 @@ import pytest
 import torch
 from _train_helpers import synthetic_pairs, write_jsonl
 
+from rmpredict.train import read_checkpoint
 from rmpredict.train._sharded import full_state_dicts, hf_state_dict, shard_indices
 
 WORKER = Path(__file__).with_name("_fsdp_worker.py")
@@ -70,23 +71,23 @@ def test_two_process_fsdp_matches_single_process_and_resumes(llama_dir, tmp_path
               train, evals, str(fsdp_out)]
     # Interrupted after 2 of 4 steps, then resumed from checkpoint-last.
     _run(launch + ["2"], env)
-    first = torch.load(fsdp_out / "checkpoint-last" / "state.pt", weights_only=False)
-    assert first["step"] == 2 and first["distributed_type"] == "FSDP"
+    first = read_checkpoint(fsdp_out / "checkpoint-last")
+    assert first.trainer_state["step"] == 2 and first.distributed_type == "FSDP"
     _run(launch + ["4", "auto"], env)
     _run([sys.executable, str(DDP_WORKER), str(llama_dir), train, evals, str(one_out)], env)
 
-    r0, r1 = (torch.load(fsdp_out / f"fsdp-rank{r}.pt", weights_only=False) for r in (0, 1))
+    r0, r1 = (torch.load(fsdp_out / f"fsdp-rank{r}.pt", weights_only=True) for r in (0, 1))
     assert r0["n_sharded"] > 0 and r1["n_sharded"] > 0  # the parameters really were sharded
     assert r0["record"]["hardware"]["distributed_type"] == "FSDP"
     assert r0["record"]["hardware"]["world_size"] == 2
     assert r0["record"]["history"] == r1["record"]["history"]  # ranks agree on evaluation
-    fsdp_ckpt = torch.load(fsdp_out / "checkpoint-last" / "state.pt", weights_only=False)
-    one_ckpt = torch.load(one_out / "checkpoint-last" / "state.pt", weights_only=False)
-    assert fsdp_ckpt["step"] == one_ckpt["step"] == 4
+    fsdp_ckpt = read_checkpoint(fsdp_out / "checkpoint-last")
+    one_ckpt = read_checkpoint(one_out / "checkpoint-last")
+    assert fsdp_ckpt.trainer_state["step"] == one_ckpt.trainer_state["step"] == 4
     # Full (gathered) weights equal single-process training on the same batches, up to rounding.
-    assert set(fsdp_ckpt["model"]) == set(one_ckpt["model"])
-    diff = max(float((fsdp_ckpt["model"][k] - one_ckpt["model"][k]).abs().max())
-               for k in one_ckpt["model"])
+    assert set(fsdp_ckpt.model) == set(one_ckpt.model)
+    diff = max(float((fsdp_ckpt.model[k] - one_ckpt.model[k]).abs().max())
+               for k in one_ckpt.model)
     assert diff < 1e-4
     # Evaluation (sharded, gathered) gives the same accuracies and the same chosen step.
     rec = json.loads((fsdp_out / "record.json").read_text())
@@ -108,7 +109,7 @@ def test_two_process_fsdp_matches_single_process_and_resumes(llama_dir, tmp_path
     # the chosen step is not the last one (as here: the data make the checks below meaningful).
     if rec["chosen_checkpoint"]["step"] != rec["steps"]:
         assert all(torch.equal(r0["final"]["hf." + k], a[k]) for k in a)
-        moved = max(float((r0["final"]["hf." + k] - fsdp_ckpt["model"]["hf." + k]).abs().max())
+        moved = max(float((r0["final"]["hf." + k] - fsdp_ckpt.model["hf." + k]).abs().max())
                     for k in a)
         assert moved > 0  # ... which differ from the last step's
 
@@ -120,13 +121,13 @@ def test_resuming_across_fsdp_and_plain_runs_is_refused(llama_dir, tmp_path):
     pairs = synthetic_pairs(16, seed=1)
     cfg = TrainConfig(base_model=str(llama_dir), output_dir=str(tmp_path), global_batch_size=8,
                       per_device_batch_size=8, max_steps=1, save_every=1, eval_every=1,
-                      max_length=64, seed=3)
+                      max_length=64, seed=3, holdout_fraction=0)
     train_reward_model(cfg, train_data=pairs, eval_data=pairs)
-    state = tmp_path / "checkpoint-last" / "state.pt"
-    payload = torch.load(state, weights_only=False)
+    state = tmp_path / "checkpoint-last" / "state.json"
+    payload = json.loads(state.read_text())
     assert payload["distributed_type"] == "NO"
     payload["distributed_type"] = "FSDP"
-    torch.save(payload, state)
+    state.write_text(json.dumps(payload))
     with pytest.raises(InvalidParameterError, match="by an FSDP run and this run is non-FSDP"):
         train_reward_model(cfg.replace(resume_from="auto", max_steps=2), train_data=pairs,
                            eval_data=pairs)

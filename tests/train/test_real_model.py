@@ -20,7 +20,8 @@ def test_minilm_trains_a_few_steps(tmp_path):
         tr[col] = tr[col].str.replace(r"w(\d+)", lambda m: f"word{m.group(1)}", regex=True)
     cfg = TrainConfig(base_model=str(path), output_dir=str(tmp_path / "minilm"),
                       learning_rate=5e-5, global_batch_size=16, per_device_batch_size=8,
-                      warmup_steps=1, eval_every=2, max_length=64, max_steps=4)
+                      warmup_steps=1, eval_every=2, max_length=64, max_steps=4,
+                      holdout_fraction=0)
     res = train_reward_model(cfg, train_data=tr, eval_data=tr.iloc[:16])
     rec = res.record
     assert rec["steps"] == 4 and rec["base_model"]["architecture"] == \

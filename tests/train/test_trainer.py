@@ -10,7 +10,7 @@ from _train_helpers import WORDS, synthetic_pairs
 
 import rmpredict.train._trainer as trainer_mod
 from rmpredict.exceptions import TrainingError
-from rmpredict.train import TrainConfig, train_reward_model
+from rmpredict.train import TrainConfig, read_checkpoint, train_reward_model
 
 SUBSETS = ["alpacaeval-easy", "mt-bench-hard", "donotanswer", "hep-python", "math-prm"]
 
@@ -30,6 +30,12 @@ def test_learns_signal_and_not_shuffled_labels(llama_dir, tmp_path):
     rec = res.record
     assert rec["chosen_checkpoint"]["val_accuracy"] >= 0.95
     assert rec["sections"]["score"] >= 0.95
+    # No test data: half of the eval pairs (per subset) were held out for the final score.
+    assert rec["selection_biased"] is False and rec["data"]["scored_on"] == "eval_data_holdout"
+    split = rec["data"]["holdout"]
+    assert split["n_selection"] == rec["data"]["eval"]["n_used"] == 128 - split["n_test"]
+    assert abs(split["n_test"] - 64) <= len(SUBSETS)  # half of every subset, rounded
+    assert sum(s["n"] for s in rec["subsets"].values()) == split["n_test"]
     # sdpa: auto packing is off (dense block mask); padded batches are length-bucketed.
     assert rec["packing"] is False and 0.0 < rec["padding_share"] < 0.5
     assert rec["real_tokens_per_s"] > 0 and rec["steps"] == 16
@@ -43,19 +49,19 @@ def test_learns_signal_and_not_shuffled_labels(llama_dir, tmp_path):
 
 
 def _final_weights(out):
-    return torch.load(out / "checkpoint-last" / "state.pt", weights_only=False)["model"]
+    return read_checkpoint(out / "checkpoint-last").model
 
 
 def test_resume_gives_same_weights_and_bucketed_matches_packed(llama_dir, tmp_path):
     tr, ev = synthetic_pairs(96, seed=4), synthetic_pairs(16, seed=5)
-    kw = dict(global_batch_size=16, per_device_batch_size=8, eval_every=3, save_every=2)
+    kw = dict(global_batch_size=16, per_device_batch_size=8, eval_every=3, save_every=2,
+              holdout_fraction=0)  # (the final score is not the point here)
     on = dict(kw, packing="on")
     full = train_reward_model(_cfg(llama_dir, tmp_path / "full", **on), train_data=tr,
                               eval_data=ev)
     part = _cfg(llama_dir, tmp_path / "part", max_steps=3, **on)
     train_reward_model(part, train_data=tr, eval_data=ev)
-    assert torch.load(tmp_path / "part" / "checkpoint-last" / "state.pt",
-                      weights_only=False)["step"] == 3
+    assert read_checkpoint(tmp_path / "part" / "checkpoint-last").trainer_state["step"] == 3
     resumed = train_reward_model(part.replace(max_steps=None, resume_from="auto"),
                                  train_data=tr, eval_data=ev)
     a, b = _final_weights(tmp_path / "full"), _final_weights(tmp_path / "part")
@@ -83,12 +89,12 @@ def test_nan_loss_stops_and_keeps_last_good_state(llama_dir, tmp_path, monkeypat
     out = tmp_path / "nan"
     with pytest.raises(TrainingError, match="step 3.*last good state \\(step 2\\)"):
         train_reward_model(_cfg(llama_dir, out, global_batch_size=16, per_device_batch_size=8,
-                                save_every=10),
+                                save_every=10, holdout_fraction=0),
                            train_data=synthetic_pairs(96, seed=4), eval_data=synthetic_pairs(
                                8, seed=5))
-    state = torch.load(out / "checkpoint-last" / "state.pt", weights_only=False)
-    assert state["step"] == 2
-    assert all(torch.isfinite(v).all() for v in state["model"].values())
+    state = read_checkpoint(out / "checkpoint-last")
+    assert state.trainer_state["step"] == 2
+    assert all(torch.isfinite(v).all() for v in state.model.values())
 
 
 def _regression_rows(n, seed):
