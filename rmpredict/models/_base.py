@@ -26,9 +26,15 @@ _VALIDATED_KEY = "rmpredict_validated"
 
 
 def as_results_frame(results: TableLike) -> pd.DataFrame:
-    """Validated results frame; ``None`` means the bundled reference data."""
+    """Validated results frame; ``None`` means the bundled reference data.
+
+    A frame that is still exactly what was validated (see :func:`mark_validated`) is returned
+    as is, so calling this on every entry costs one fingerprint, not a validation.
+    """
     from rmpredict.datasets import load_reference, read_results
 
+    if _is_validated(results):
+        return results
     if results is None:
         return mark_validated(read_results(load_reference(), fill_from_reference=False).frame)
     return mark_validated(read_results(results).frame)
@@ -70,9 +76,13 @@ def as_candidates_frame(candidates: CandidatesLike) -> pd.DataFrame:
     """Validated candidates frame (missing features filled from the bundled tables).
 
     ``candidates`` is a DataFrame, a dict of columns, a list or tuple of model ids, a Series
-    of ids, or a path to a table file.
+    of ids, or a path to a table file. A frame that is still exactly what was validated is
+    returned as is.
     """
     from rmpredict.datasets import read_candidates
+
+    if _is_validated(candidates):
+        return candidates
 
     if candidates is None:
         raise InvalidParameterError("The 'candidates' parameter is required; pass a table, a "

@@ -90,3 +90,12 @@ def test_one_candidate_as_a_dict_of_scalars():
 def test_unsupported_candidates_are_a_clear_error(bad, match):
     with pytest.raises(InvalidParameterError, match=match):
         as_candidates_frame(bad)
+
+
+def test_as_frame_functions_return_a_still_valid_frame_as_is(results):
+    assert as_results_frame(results) is results
+    cands = as_candidates_frame(IDS)
+    assert as_candidates_frame(cands) is cands
+    edited = results.assign(chat=results["chat"] * 100)
+    with pytest.raises(DataValidationError, match="looks like percent"):
+        as_results_frame(edited)  # what leave_one_publisher_out calls on its input
