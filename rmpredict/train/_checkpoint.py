@@ -33,7 +33,7 @@ from rmpredict.exceptions import InvalidParameterError, ModelMismatchError
 __all__ = ["STATE_JSON", "STATE_TENSORS", "CHECKPOINT_FORMAT", "RESUMABLE_CHANGES",
            "CheckpointInfo", "Checkpoint", "run_hash", "write_checkpoint", "read_checkpoint",
            "read_checkpoint_info", "checkpoint_exists", "check_resumable", "encode_tree",
-           "decode_tree"]
+           "decode_tree", "swap_directory"]
 
 STATE_JSON = "state.json"
 STATE_TENSORS = "state.safetensors"
@@ -61,7 +61,7 @@ def run_hash(config: Mapping[str, Any], data_identity: Mapping[str, Any]) -> str
     """
     from rmpredict._provenance import hash_json
 
-    fixed = {k: v for k, v in config.items() if k not in RESUMABLE_CHANGES}
+    fixed = {name: value for name, value in config.items() if name not in RESUMABLE_CHANGES}
     return hash_json({"config": fixed, "data": dict(data_identity)})
 
 
@@ -80,16 +80,19 @@ def encode_tree(obj: Any, tensors: dict[str, torch.Tensor], prefix: str) -> Any:
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else {_FLOAT: repr(obj)}
     if isinstance(obj, tuple):
-        return {_TUPLE: [encode_tree(v, tensors, f"{prefix}/{i}") for i, v in enumerate(obj)]}
+        return {_TUPLE: [encode_tree(item, tensors, f"{prefix}/{i}")
+                         for i, item in enumerate(obj)]}
     if isinstance(obj, list):
-        return [encode_tree(v, tensors, f"{prefix}/{i}") for i, v in enumerate(obj)]
+        return [encode_tree(item, tensors, f"{prefix}/{i}") for i, item in enumerate(obj)]
     if isinstance(obj, Mapping):
-        if all(isinstance(k, str) and not k.startswith("$") for k in obj):
-            return {k: encode_tree(v, tensors, f"{prefix}/{k}") for k, v in obj.items()}
+        if all(isinstance(key, str) and not key.startswith("$") for key in obj):
+            return {key: encode_tree(value, tensors, f"{prefix}/{key}")
+                    for key, value in obj.items()}
         for key in obj:
             if not isinstance(key, str | int) or isinstance(key, bool):
                 raise TypeError(f"cannot store key {key!r} of {prefix!r} in a checkpoint")
-        return {_ITEMS: [[k, encode_tree(v, tensors, f"{prefix}/{k}")] for k, v in obj.items()]}
+        return {_ITEMS: [[key, encode_tree(value, tensors, f"{prefix}/{key}")]
+                         for key, value in obj.items()]}
     if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
         return encode_tree(obj.item(), tensors, prefix)
     raise TypeError(f"cannot store {type(obj).__name__} at {prefix!r} in a checkpoint")
@@ -98,7 +101,7 @@ def encode_tree(obj: Any, tensors: dict[str, torch.Tensor], prefix: str) -> Any:
 def decode_tree(obj: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
     """Inverse of :func:`encode_tree`."""
     if isinstance(obj, list):
-        return [decode_tree(v, tensors) for v in obj]
+        return [decode_tree(item, tensors) for item in obj]
     if not isinstance(obj, dict):
         return obj
     if len(obj) == 1:
@@ -108,12 +111,12 @@ def decode_tree(obj: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
                 raise KeyError(value)
             return tensors[value]
         if tag == _TUPLE:
-            return tuple(decode_tree(v, tensors) for v in value)
+            return tuple(decode_tree(item, tensors) for item in value)
         if tag == _ITEMS:
-            return {k: decode_tree(v, tensors) for k, v in value}
+            return {key: decode_tree(item, tensors) for key, item in value}
         if tag == _FLOAT:
             return float(value)
-    return {k: decode_tree(v, tensors) for k, v in obj.items()}
+    return {key: decode_tree(value, tensors) for key, value in obj.items()}
 
 
 def _deduplicated(tensors: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor],
@@ -221,11 +224,16 @@ def write_checkpoint(directory: str | os.PathLike[str], checkpoint: Checkpoint) 
         "run_hash": checkpoint.run_hash, "config": checkpoint.config,
         "data_identity": checkpoint.data_identity,
         "distributed_type": checkpoint.distributed_type, "aliases": aliases, **tree})
-    _swap_in(tmp, target)
+    swap_directory(tmp, target)
     return target
 
 
-def _swap_in(tmp: Path, target: Path) -> None:
+def swap_directory(tmp: Path, target: Path) -> None:
+    """Replace directory ``target`` by ``tmp``, a sibling written in full beforehand.
+
+    The previous ``target`` is moved aside first and deleted last, so a crash in between leaves
+    one complete directory on disk (``target`` or ``target.old``).
+    """
     old = target.with_name(target.name + ".old")
     if old.exists():
         shutil.rmtree(old)
@@ -237,16 +245,16 @@ def _swap_in(tmp: Path, target: Path) -> None:
 
 
 def _directory(path: str | os.PathLike[str]) -> Path:
-    p = Path(path)
-    return p.parent if p.name in (STATE_JSON, STATE_TENSORS) else p
+    given = Path(path)
+    return given.parent if given.name in (STATE_JSON, STATE_TENSORS) else given
 
 
 def checkpoint_exists(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` holds a checkpoint of any format (including a refused legacy pickle)."""
-    p = Path(path)
-    if p.is_file():
+    given = Path(path)
+    if given.is_file():
         return True
-    return any((p / name).is_file() for name in (STATE_JSON, STATE_TENSORS, LEGACY_PICKLE))
+    return any((given / name).is_file() for name in (STATE_JSON, STATE_TENSORS, LEGACY_PICKLE))
 
 
 def _broken(where: Path, why: str) -> ModelMismatchError:
@@ -347,10 +355,11 @@ def check_resumable(checkpoint: CheckpointInfo, config: Mapping[str, Any],
     where = checkpoint.path
     if run_hash(config, data_identity) != checkpoint.run_hash:
         old = checkpoint.config
-        changed = sorted(k for k in config
-                         if k not in RESUMABLE_CHANGES and old.get(k) != config[k])
-        changed += [f"{k} data" for k in sorted(set(data_identity) | set(checkpoint.data_identity))
-                    if data_identity.get(k) != checkpoint.data_identity.get(k)]
+        changed = sorted(name for name in config
+                         if name not in RESUMABLE_CHANGES and old.get(name) != config[name])
+        splits = sorted(set(data_identity) | set(checkpoint.data_identity))
+        changed += [f"{split} data" for split in splits
+                    if data_identity.get(split) != checkpoint.data_identity.get(split)]
         what = (f"setting(s) {', '.join(changed)} differ from the checkpoint's run" if changed
                 else "its stored run hash does not match its own settings (edited?)")
         raise ModelMismatchError(

@@ -21,16 +21,18 @@ __all__ = ["TrainConfig", "study_preset", "STUDY_LEARNING_RATES", "METHODS",
 METHODS = ("bradley_terry", "regression")
 
 STUDY_LEARNING_RATES: tuple[float, ...] = tuple(
-    m * 10.0 ** e for e in (-6, -7) for m in (1, 3, 5, 7, 9))
+    mantissa * 10.0 ** exponent for exponent in (-6, -7) for mantissa in (1, 3, 5, 7, 9))
 """The study's learning-rate grid: {1, 3, 5, 7, 9} x 1e-6 and x 1e-7."""
 
 HELPSTEER2_ATTRIBUTES = ("helpfulness", "correctness", "coherence", "complexity", "verbosity")
 
 
-def _f(default: Any, help: str, **kw: Any) -> Any:  # noqa: A002 - mirrors argparse
+def _setting(default: Any, help: str, **metadata: Any) -> Any:  # noqa: A002 - as argparse
+    """A config field with its CLI help (and argparse extras such as ``choices``)."""
     if isinstance(default, list | dict):
-        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help, **kw})
-    return field(default=default, metadata={"help": help, **kw})
+        return field(default_factory=lambda d=default: type(d)(d),
+                     metadata={"help": help, **metadata})
+    return field(default=default, metadata={"help": help, **metadata})
 
 
 @dataclass
@@ -41,73 +43,79 @@ class TrainConfig:
     ``--config run.yaml``; flags given on the command line override the file.
     """
 
-    base_model: str = _f("", "local directory, Hugging Face hub id or local .gguf file")
-    train_data: str = _f("", "training data: JSON Lines, Parquet, CSV or a saved datasets dir")
-    eval_data: str = _f("", "validation pairs (checkpoint and merge-vector selection)")
-    test_data: str | None = _f(None, "optional held-out pairs with a subset column for the "
-                                     "final RewardBench-style score (default: a held-out "
-                                     "split of eval_data, see holdout_fraction)")
-    holdout_fraction: float = _f(0.5, "without test_data: share of eval_data pairs held out "
-                                      "(seeded, stratified by subset) for the final score, so "
-                                      "it is not measured on the pairs that chose the "
-                                      "checkpoint; 0 scores eval_data itself and marks the "
-                                      "record selection_biased")
-    output_dir: str = _f("rm-output", "directory for checkpoints, the model and record.json")
-    method: str = _f("bradley_terry", "bradley_terry or regression", choices=METHODS)
-    revision: str | None = _f(None, "hub revision (branch, tag or commit) of base_model")
-    gguf_file: str | None = _f(None, "GGUF file name inside base_model (if base_model is a dir)")
-    model_name: str | None = _f(None, "model id written to the record (default: base_model)")
+    base_model: str = _setting("", "local directory, Hugging Face hub id or local .gguf file")
+    train_data: str = _setting(
+        "", "training data: JSON Lines, Parquet, CSV or a saved datasets dir")
+    eval_data: str = _setting("", "validation pairs (checkpoint and merge-vector selection)")
+    test_data: str | None = _setting(
+        None, "optional held-out pairs with a subset column for the final RewardBench-style "
+              "score (default: a held-out split of eval_data, see holdout_fraction)")
+    holdout_fraction: float = _setting(
+        0.5, "without test_data: share of eval_data pairs held out (seeded, stratified by "
+             "subset) for the final score, so it is not measured on the pairs that chose the "
+             "checkpoint; 0 scores eval_data itself and marks the record selection_biased")
+    output_dir: str = _setting("rm-output", "directory for checkpoints, the model and record.json")
+    method: str = _setting("bradley_terry", "bradley_terry or regression", choices=METHODS)
+    revision: str | None = _setting(None, "hub revision (branch, tag or commit) of base_model")
+    gguf_file: str | None = _setting(
+        None, "GGUF file name inside base_model (if base_model is a dir)")
+    model_name: str | None = _setting(None, "model id written to the record (default: base_model)")
     # optimisation
-    learning_rate: float = _f(5e-6, "peak learning rate (constant after warm-up)")
-    num_epochs: int = _f(1, "passes over the training data")
-    global_batch_size: int = _f(64, "pairs (or regression rows) per optimizer step, all devices")
-    per_device_batch_size: int = _f(8, "pairs per forward pass and device; gradient "
-                                       "accumulation makes up the global batch")
-    warmup_steps: int = _f(20, "linear warm-up steps, then constant learning rate")
-    weight_decay: float = _f(0.0, "AdamW weight decay")
-    adam_beta1: float = _f(0.9, "AdamW beta1")
-    adam_beta2: float = _f(0.999, "AdamW beta2")
-    adam_eps: float = _f(1e-8, "AdamW epsilon")
-    max_grad_norm: float | None = _f(1.0, "gradient clipping norm (none to disable)")
-    max_steps: int | None = _f(None, "stop after this many optimizer steps (resume continues)")
-    lr_sweep: bool = _f(False, "train once per learning rate in learning_rates and keep the "
-                               "run with the best validation accuracy")
-    learning_rates: list[float] = _f(list(STUDY_LEARNING_RATES), "grid for lr_sweep")
+    learning_rate: float = _setting(5e-6, "peak learning rate (constant after warm-up)")
+    num_epochs: int = _setting(1, "passes over the training data")
+    global_batch_size: int = _setting(
+        64, "pairs (or regression rows) per optimizer step, all devices")
+    per_device_batch_size: int = _setting(
+        8, "pairs per forward pass and device; gradient accumulation makes up the global batch")
+    warmup_steps: int = _setting(20, "linear warm-up steps, then constant learning rate")
+    weight_decay: float = _setting(0.0, "AdamW weight decay")
+    adam_beta1: float = _setting(0.9, "AdamW beta1")
+    adam_beta2: float = _setting(0.999, "AdamW beta2")
+    adam_eps: float = _setting(1e-8, "AdamW epsilon")
+    max_grad_norm: float | None = _setting(1.0, "gradient clipping norm (none to disable)")
+    max_steps: int | None = _setting(
+        None, "stop after this many optimizer steps (resume continues)")
+    lr_sweep: bool = _setting(False, "train once per learning rate in learning_rates and keep "
+                                     "the run with the best validation accuracy")
+    learning_rates: list[float] = _setting(list(STUDY_LEARNING_RATES), "grid for lr_sweep")
     # method details
-    margin_column: str | None = _f(None, "BT: column with a per-pair margin m; loss "
-                                         "-log sigmoid(r_c - r_r - m)")
-    center_rewards_coefficient: float | None = _f(None, "BT: add c * mean((r_c + r_r)^2) to keep "
-                                                        "rewards centred at 0")
-    attributes: list[str] = _f(list(HELPSTEER2_ATTRIBUTES), "regression: attribute columns")
-    merge_signs: list[int] | None = _f(None, "regression: sign per attribute for the merge "
-                                             "vector (default: - for verbosity, + otherwise)")
-    merge_grid_step: float = _f(0.05, "regression: grid step of the merge-vector search")
+    margin_column: str | None = _setting(None, "BT: column with a per-pair margin m; loss "
+                                               "-log sigmoid(r_c - r_r - m)")
+    center_rewards_coefficient: float | None = _setting(
+        None, "BT: add c * mean((r_c + r_r)^2) to keep rewards centred at 0")
+    attributes: list[str] = _setting(list(HELPSTEER2_ATTRIBUTES), "regression: attribute columns")
+    merge_signs: list[int] | None = _setting(
+        None, "regression: sign per attribute for the merge vector (default: - for verbosity, "
+              "+ otherwise)")
+    merge_grid_step: float = _setting(0.05, "regression: grid step of the merge-vector search")
     # evaluation and checkpoints
-    eval_every: int = _f(20, "evaluate every N optimizer steps (and at the end)")
-    save_every: int = _f(20, "write a resumable checkpoint every N optimizer steps and at "
-                              "the end (0: never, e.g. for benchmarks)")
-    keep_best: bool = _f(True, "final model = checkpoint with the best validation accuracy")
-    eval_batch_size: int = _f(16, "pairs per forward pass when evaluating")
-    resume_from: str | None = _f(None, "checkpoint directory to resume, or 'auto' for "
-                                       "OUTPUT_DIR/checkpoint-last")
+    eval_every: int = _setting(20, "evaluate every N optimizer steps (and at the end)")
+    save_every: int = _setting(20, "write a resumable checkpoint every N optimizer steps and at "
+                                   "the end (0: never, e.g. for benchmarks)")
+    keep_best: bool = _setting(True, "final model = checkpoint with the best validation accuracy")
+    eval_batch_size: int = _setting(16, "pairs per forward pass when evaluating")
+    resume_from: str | None = _setting(None, "checkpoint directory to resume, or 'auto' for "
+                                             "OUTPUT_DIR/checkpoint-last")
     # sequences and speed
-    max_length: int = _f(2048, "maximum tokens per sequence (prompt + response)")
-    truncation: str = _f("left", "too-long sequences: left (drop the start, keep the response "
-                                 "end), drop (skip the pair) or error",
-                         choices=("left", "drop", "error"))
-    chat_template: str = _f("auto", "auto (use the tokenizer's template when it has one) or none",
-                            choices=("auto", "none"))
-    packing: str = _f("auto", "padding-free packing of chosen+rejected sequences: auto (decoders "
-                              "with flash or flex attention), on (also sdpa/eager) or off",
-                      choices=("auto", "on", "off"))
-    group_by_length: bool = _f(False, "form batches of similar length (less padding on the "
-                                      "padded path; batches are no longer random)")
-    attn_implementation: str = _f("sdpa", "attention backend: sdpa, eager, flex_attention or "
-                                          "flash_attention_2")
-    mixed_precision: str = _f("no", "no, bf16 or fp16 (accelerate autocast)",
-                              choices=("no", "bf16", "fp16"))
-    gradient_checkpointing: bool = _f(False, "recompute activations in backward to save memory")
-    seed: int = _f(0, "random seed (data order, head initialisation, dropout)")
+    max_length: int = _setting(2048, "maximum tokens per sequence (prompt + response)")
+    truncation: str = _setting(
+        "left", "too-long sequences: left (drop the start, keep the response end), drop (skip "
+                "the pair) or error", choices=("left", "drop", "error"))
+    chat_template: str = _setting(
+        "auto", "auto (use the tokenizer's template when it has one) or none",
+        choices=("auto", "none"))
+    packing: str = _setting(
+        "auto", "padding-free packing of chosen+rejected sequences: auto (decoders with flash "
+                "or flex attention), on (also sdpa/eager) or off", choices=("auto", "on", "off"))
+    group_by_length: bool = _setting(False, "form batches of similar length (less padding on "
+                                            "the padded path; batches are no longer random)")
+    attn_implementation: str = _setting("sdpa", "attention backend: sdpa, eager, flex_attention "
+                                                "or flash_attention_2")
+    mixed_precision: str = _setting("no", "no, bf16 or fp16 (accelerate autocast)",
+                                    choices=("no", "bf16", "fp16"))
+    gradient_checkpointing: bool = _setting(
+        False, "recompute activations in backward to save memory")
+    seed: int = _setting(0, "random seed (data order, head initialisation, dropout)")
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -116,11 +124,11 @@ class TrainConfig:
                 f"Got {self.method!r} instead.")
         for name in ("global_batch_size", "per_device_batch_size", "num_epochs", "max_length",
                      "eval_every", "eval_batch_size"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
                 raise InvalidParameterError(
                     f"The {name!r} parameter of TrainConfig must be an integer >= 1. "
-                    f"Got {v!r} instead.")
+                    f"Got {value!r} instead.")
         if self.learning_rate <= 0:
             raise InvalidParameterError(
                 f"The 'learning_rate' parameter of TrainConfig must be > 0. "
@@ -171,7 +179,7 @@ def _field_types() -> dict[str, Any]:
 
 def _coerce(name: str, value: Any) -> Any:
     hint = _field_types()[name]
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
     base = args[0] if args else hint
     if value is None or (isinstance(value, str) and value.lower() in ("none", "null")
                          and type(None) in typing.get_args(hint)):
@@ -181,8 +189,8 @@ def _coerce(name: str, value: Any) -> Any:
         if origin is list:
             (elem,) = typing.get_args(base)
             if isinstance(value, str):
-                value = [v for v in value.split(",") if v.strip()]
-            return [elem(v) for v in value]
+                value = [item for item in value.split(",") if item.strip()]
+            return [elem(item) for item in value]
         if base is bool:
             if isinstance(value, str):
                 if value.lower() in ("1", "true", "yes", "on"):
@@ -205,20 +213,21 @@ def load_config(path: str | os.PathLike[str], **overrides: Any) -> TrainConfig:
     """
     import yaml
 
-    p = Path(path)
-    if not p.exists():
-        raise InvalidParameterError(f"config file not found: {str(p)!r}; check the path")
-    raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    config_file = Path(path)
+    if not config_file.exists():
+        raise InvalidParameterError(
+            f"config file not found: {str(config_file)!r}; check the path")
+    raw = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
     if not isinstance(raw, dict):
-        raise InvalidParameterError(f"{p}: the config must be a mapping of field: value")
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
+        raise InvalidParameterError(f"{config_file}: the config must be a mapping of field: value")
+    known = {spec.name for spec in dataclasses.fields(TrainConfig)}
     preset = raw.pop("preset", None)
     unknown = sorted(set(raw) - known)
     if unknown:
         raise InvalidParameterError(
-            f"{p}: unknown setting(s) {', '.join(unknown)}; valid settings are the TrainConfig "
-            "fields (see `rmpredict train-rm --help`)")
-    values = {k: _coerce(k, v) for k, v in raw.items()}
+            f"{config_file}: unknown setting(s) {', '.join(unknown)}; valid settings are the "
+            "TrainConfig fields (see `rmpredict train-rm --help`)")
+    values = {name: _coerce(name, value) for name, value in raw.items()}
     values.update(overrides)
     if preset:
         return study_preset(str(preset), **values)
@@ -227,23 +236,23 @@ def load_config(path: str | os.PathLike[str], **overrides: Any) -> TrainConfig:
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one ``--flag`` per :class:`TrainConfig` field (default: not given)."""
-    for f in dataclasses.fields(TrainConfig):
-        flag = "--" + f.name.replace("_", "-")
-        kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS,
-                              "help": f.metadata.get("help", "")}
-        if "choices" in f.metadata:
-            kw["choices"] = f.metadata["choices"]
-        if f.default is not dataclasses.MISSING and f.default not in (None, ""):
-            kw["help"] += f" (default: {f.default})"
-        kw["metavar"] = f.name.upper()
-        parser.add_argument(flag, **kw)
+    for spec in dataclasses.fields(TrainConfig):
+        flag = "--" + spec.name.replace("_", "-")
+        options: dict[str, Any] = {"dest": spec.name, "default": argparse.SUPPRESS,
+                                   "help": spec.metadata.get("help", "")}
+        if "choices" in spec.metadata:
+            options["choices"] = spec.metadata["choices"]
+        if spec.default is not dataclasses.MISSING and spec.default not in (None, ""):
+            options["help"] += f" (default: {spec.default})"
+        options["metavar"] = spec.name.upper()
+        parser.add_argument(flag, **options)
 
 
 def config_from_args(args: argparse.Namespace, *, preset: str | None = None) -> TrainConfig:
     """Build the config: ``preset`` (study recipe), then the ``--config`` file, then the flags
     given on the command line."""
-    given = {f.name: _coerce(f.name, getattr(args, f.name))
-             for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    given = {spec.name: _coerce(spec.name, getattr(args, spec.name))
+             for spec in dataclasses.fields(TrainConfig) if hasattr(args, spec.name)}
     if getattr(args, "config", None):
         import yaml
 
@@ -251,7 +260,8 @@ def config_from_args(args: argparse.Namespace, *, preset: str | None = None) -> 
             if Path(args.config).exists() else None
         if preset and isinstance(raw, dict) and "preset" not in raw:
             cfg = load_config(args.config, **given)
-            explicit = {k: v for k, v in cfg.to_dict().items() if k in raw or k in given}
+            explicit = {name: value for name, value in cfg.to_dict().items()
+                        if name in raw or name in given}
             return study_preset(preset, **explicit)
         return load_config(args.config, **given)
     if preset:

@@ -1,7 +1,8 @@
 """Preference data: loading, validation, chat templates, tokenisation and truncation.
 
-Sequences are token-id lists; padding and packing happen later (:mod:`rmpredict.train._batch`), so
-the same tokenised pair scores identically in any batch.
+Sequences are token-id lists; padding and packing happen later (``pad_batch`` and
+``pack_batch`` in :mod:`rmpredict.train._model`), so the same tokenised pair scores identically
+in any batch.
 """
 
 from __future__ import annotations
@@ -37,47 +38,47 @@ def load_rows(source: Any, *, what: str = "data") -> tuple[pd.DataFrame, str]:
         return source.to_pandas().reset_index(drop=True), type(source).__name__
     if not source:
         raise InvalidParameterError(f"no {what} given; pass a file (JSON Lines, Parquet, CSV)")
-    p = Path(source)
-    if not p.exists():
-        raise DataValidationError([f"{what} file not found: {str(p)!r}; check the path"],
-                                  source=str(p))
-    if p.is_dir():
+    path = Path(source)
+    if not path.exists():
+        raise DataValidationError([f"{what} file not found: {str(path)!r}; check the path"],
+                                  source=str(path))
+    if path.is_dir():
         try:
             import datasets
 
-            ds = datasets.load_from_disk(str(p))
+            dataset = datasets.load_from_disk(str(path))
         except Exception as exc:  # noqa: BLE001 - report any loader failure as a data problem
             raise DataValidationError(
                 [f"{what}: cannot load directory as a saved datasets dataset ({exc})"],
-                source=str(p)) from exc
-        if hasattr(ds, "keys"):  # DatasetDict: take the only or the 'train' split
-            split = "train" if "train" in ds else next(iter(ds))
-            ds = ds[split]
-        return ds.to_pandas().reset_index(drop=True), str(p)
-    suffix = p.suffix.lower()
+                source=str(path)) from exc
+        if hasattr(dataset, "keys"):  # DatasetDict: take the only or the 'train' split
+            split = "train" if "train" in dataset else next(iter(dataset))
+            dataset = dataset[split]
+        return dataset.to_pandas().reset_index(drop=True), str(path)
+    suffix = path.suffix.lower()
     try:
         if suffix in (".jsonl", ".ndjson"):
-            frame = pd.read_json(p, lines=True, dtype=False)
+            frame = pd.read_json(path, lines=True, dtype=False)
         elif suffix == ".json":
-            frame = pd.read_json(p, dtype=False)
+            frame = pd.read_json(path, dtype=False)
         elif suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(p)
+            frame = pd.read_parquet(path)
         elif suffix == ".csv":
-            frame = pd.read_csv(p, keep_default_na=False)
+            frame = pd.read_csv(path, keep_default_na=False)
         else:
             raise DataValidationError(
                 [f"{what}: unknown format {suffix!r}; use .jsonl, .json, .parquet or .csv"],
-                source=str(p))
+                source=str(path))
     except (ValueError, OSError) as exc:
-        raise DataValidationError([f"{what}: cannot parse {p.name}: {exc}"],
-                                  source=str(p)) from exc
-    return frame.reset_index(drop=True), str(p)
+        raise DataValidationError([f"{what}: cannot parse {path.name}: {exc}"],
+                                  source=str(path)) from exc
+    return frame.reset_index(drop=True), str(path)
 
 
 def _rows(mask: np.ndarray) -> str:
-    idx = np.flatnonzero(mask)
-    shown = ", ".join(f"row {i + 1}" for i in idx[:_MAX_LISTED])
-    return shown + (f" and {len(idx) - _MAX_LISTED} more" if len(idx) > _MAX_LISTED else "")
+    rows = np.flatnonzero(mask)
+    shown = ", ".join(f"row {i + 1}" for i in rows[:_MAX_LISTED])
+    return shown + (f" and {len(rows) - _MAX_LISTED} more" if len(rows) > _MAX_LISTED else "")
 
 
 def _empty(value: Any) -> bool:
@@ -86,8 +87,9 @@ def _empty(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip() == ""
     if isinstance(value, list | tuple | np.ndarray):
-        return len(value) == 0 or all(_empty(m.get("content") if isinstance(m, dict) else m)
-                                      for m in value)
+        return len(value) == 0 or all(
+            _empty(message.get("content") if isinstance(message, dict) else message)
+            for message in value)
     return False
 
 
@@ -95,7 +97,7 @@ def _canon(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, list):
-        return [dict(m) if isinstance(m, dict) else m for m in value]
+        return [dict(message) if isinstance(message, dict) else message for message in value]
     return value
 
 
@@ -114,7 +116,7 @@ def check_pairs(frame: pd.DataFrame, *, source: str = "DataFrame",
     problems: list[str] = []
     if {"chosen_ids", "rejected_ids"} <= set(frame.columns) and "chosen" not in frame.columns:
         return _check_token_pairs(frame, source)
-    missing = [c for c in ("chosen", "rejected") if c not in frame.columns]
+    missing = [col for col in ("chosen", "rejected") if col not in frame.columns]
     if missing:
         raise DataValidationError(
             [f"missing column(s) {', '.join(map(repr, missing))}; pairs need prompt, chosen, "
@@ -123,7 +125,7 @@ def check_pairs(frame: pd.DataFrame, *, source: str = "DataFrame",
         raise DataValidationError(["no rows; add at least one pair"], source=source)
     out = frame.copy()
     if "prompt" not in out.columns:
-        conv = out["chosen"].map(lambda v: isinstance(_canon(v), list))
+        conv = out["chosen"].map(lambda value: isinstance(_canon(value), list))
         if not conv.all():
             raise DataValidationError(
                 ["missing column 'prompt'; plain-text pairs need prompt, chosen, rejected "
@@ -136,12 +138,13 @@ def check_pairs(frame: pd.DataFrame, *, source: str = "DataFrame",
         if bad.any():
             problems.append(f"column {col!r}: empty response at {_rows(bad)}; remove the row or "
                             "fill it")
-    same = np.array([repr(c) == repr(r) for c, r in zip(out["chosen"], out["rejected"])])
+    same = np.array([repr(chosen) == repr(rejected)
+                     for chosen, rejected in zip(out["chosen"], out["rejected"])])
     if same.any():
         problems.append(f"chosen identical to rejected at {_rows(same)}; such pairs carry no "
                         "preference, remove them")
     prompt_empty = out["prompt"].map(_empty).to_numpy()
-    plain = out["chosen"].map(lambda v: isinstance(v, str)).to_numpy()
+    plain = out["chosen"].map(lambda value: isinstance(value, str)).to_numpy()
     bad_prompt = prompt_empty & plain
     if bad_prompt.any():
         problems.append(f"column 'prompt': empty prompt at {_rows(bad_prompt)}; give the prompt "
@@ -151,10 +154,10 @@ def check_pairs(frame: pd.DataFrame, *, source: str = "DataFrame",
             problems.append(f"margin column {margin_column!r} not found; add it or drop "
                             "--margin-column")
         else:
-            m = pd.to_numeric(out[margin_column], errors="coerce")
-            if m.isna().any():
+            margins = pd.to_numeric(out[margin_column], errors="coerce")
+            if margins.isna().any():
                 problems.append(f"column {margin_column!r}: non-numeric margin at "
-                                f"{_rows(m.isna().to_numpy())}")
+                                f"{_rows(margins.isna().to_numpy())}")
     if "subset" in out.columns:
         out["subset"] = out["subset"].astype(str)
     if problems:
@@ -167,11 +170,13 @@ def _check_token_pairs(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     out = frame.copy()
     problems = []
     for col in ("chosen_ids", "rejected_ids"):
-        out[col] = out[col].map(lambda v: [int(t) for t in v] if v is not None else [])
+        out[col] = out[col].map(lambda ids: [int(token) for token in ids] if ids is not None
+                                else [])
         bad = out[col].map(len).to_numpy() == 0
         if bad.any():
             problems.append(f"column {col!r}: empty token list at {_rows(bad)}")
-    same = np.array([c == r for c, r in zip(out["chosen_ids"], out["rejected_ids"])])
+    same = np.array([chosen == rejected
+                     for chosen, rejected in zip(out["chosen_ids"], out["rejected_ids"])])
     if same.any():
         problems.append(f"chosen_ids identical to rejected_ids at {_rows(same)}; remove them")
     if problems:
@@ -193,7 +198,7 @@ def check_regression_rows(frame: pd.DataFrame, attributes: list[str], *,
                           source: str = "DataFrame") -> pd.DataFrame:
     """Validate regression rows: ``prompt, response`` and one numeric column per attribute."""
     need = ["prompt", "response", *attributes]
-    missing = [c for c in need if c not in frame.columns]
+    missing = [col for col in need if col not in frame.columns]
     if missing:
         raise DataValidationError(
             [f"missing column(s) {', '.join(map(repr, missing))}; regression rows need prompt, "
@@ -207,12 +212,13 @@ def check_regression_rows(frame: pd.DataFrame, attributes: list[str], *,
         bad = out[col].map(_empty).to_numpy()
         if bad.any():
             problems.append(f"column {col!r}: empty text at {_rows(bad)}; remove or fill it")
-    for a in attributes:
-        v = pd.to_numeric(out[a], errors="coerce")
-        bad = (v.isna() | ~np.isfinite(v.fillna(0))).to_numpy()
+    for attribute in attributes:
+        values = pd.to_numeric(out[attribute], errors="coerce")
+        bad = (values.isna() | ~np.isfinite(values.fillna(0))).to_numpy()
         if bad.any():
-            problems.append(f"column {a!r}: missing or non-numeric value at {_rows(bad)}")
-        out[a] = v.astype(float)
+            problems.append(f"column {attribute!r}: missing or non-numeric value at "
+                            f"{_rows(bad)}")
+        out[attribute] = values.astype(float)
     if problems:
         raise DataValidationError(problems, source=source)
     return out.reset_index(drop=True)
@@ -223,9 +229,9 @@ def data_fingerprint(frame: pd.DataFrame, source: str) -> dict[str, Any]:
     from rmpredict._provenance import hash_frame, sha256_file
 
     info: dict[str, Any] = {"source": source, "n_rows": int(len(frame))}
-    p = Path(source)
-    if source not in ("DataFrame",) and p.is_file():
-        info["sha256"] = sha256_file(p)
+    path = Path(source)
+    if source not in ("DataFrame",) and path.is_file():
+        info["sha256"] = sha256_file(path)
     else:
         info["content_hash"] = hash_frame(frame.map(repr))
     return info
@@ -245,7 +251,7 @@ class Tokenised:
 
     @property
     def lengths(self) -> np.ndarray:
-        return np.fromiter((len(s) for s in self.sequences), dtype=np.int64,
+        return np.fromiter((len(seq) for seq in self.sequences), dtype=np.int64,
                            count=len(self.sequences))
 
 
@@ -283,31 +289,32 @@ class Encoder:
     def _messages(self, prompt: Any, response: Any) -> list[dict[str, str]]:
         msgs: list[dict[str, str]] = []
         if isinstance(prompt, list):
-            msgs += [dict(m) for m in prompt]
+            msgs += [dict(message) for message in prompt]
         elif not _empty(prompt):
             msgs.append({"role": "user", "content": str(prompt)})
         if isinstance(response, list):
-            msgs += [dict(m) for m in response]
+            msgs += [dict(message) for message in response]
         else:
             msgs.append({"role": "assistant", "content": str(response)})
         return msgs
 
     def encode(self, prompt: Any, response: Any) -> list[int]:
         """Token ids of one (prompt, response), before truncation."""
-        tok = self.tokenizer
+        tokenizer = self.tokenizer
         if self.use_template:
-            text = tok.apply_chat_template(self._messages(prompt, response), tokenize=False)
-            return list(tok(text, add_special_tokens=False)["input_ids"])
+            text = tokenizer.apply_chat_template(self._messages(prompt, response),
+                                                 tokenize=False)
+            return list(tokenizer(text, add_special_tokens=False)["input_ids"])
         if isinstance(prompt, list) or isinstance(response, list):
             msgs = self._messages(prompt, response)
-            text = "\n".join(f"{m['role']}: {m['content']}" for m in msgs)
-            ids = list(tok(text)["input_ids"])
+            text = "\n".join(f"{message['role']}: {message['content']}" for message in msgs)
+            ids = list(tokenizer(text)["input_ids"])
         elif self.is_encoder:
-            return list(tok(str(prompt), str(response))["input_ids"])
+            return list(tokenizer(str(prompt), str(response))["input_ids"])
         else:
-            ids = list(tok(f"{prompt}\n\n{response}")["input_ids"])
-        if self.template_info["append_eos"] and (not ids or ids[-1] != tok.eos_token_id):
-            ids.append(tok.eos_token_id)
+            ids = list(tokenizer(f"{prompt}\n\n{response}")["input_ids"])
+        if self.template_info["append_eos"] and (not ids or ids[-1] != tokenizer.eos_token_id):
+            ids.append(tokenizer.eos_token_id)
         return ids
 
     def _truncate(self, ids: list[int]) -> list[int]:
@@ -326,9 +333,9 @@ class Encoder:
         n_trunc_rows = n_trunc_seqs = removed = worst = identical = 0
         too_long: list[int] = []
         for row, (prompt, *responses) in enumerate(items):
-            ids = [list(r) if pretokenised else self.encode(prompt, r)
-                   for r in responses[:group]]
-            over = [len(x) - self.max_length for x in ids if len(x) > self.max_length]
+            ids = [list(response) if pretokenised else self.encode(prompt, response)
+                   for response in responses[:group]]
+            over = [len(seq) - self.max_length for seq in ids if len(seq) > self.max_length]
             if over:
                 if self.truncation == "error":
                     too_long.append(row)
@@ -342,7 +349,8 @@ class Encoder:
                 n_trunc_seqs += len(over)
                 removed += sum(over)
                 worst = max(worst, max(over))
-                ids = [self._truncate(x) if len(x) > self.max_length else x for x in ids]
+                ids = [self._truncate(seq) if len(seq) > self.max_length else seq
+                       for seq in ids]
                 if group == 2 and ids[0] == ids[1]:
                     # Truncation kept only identical tails: no preference left, so skip it.
                     identical += 1

@@ -21,7 +21,8 @@ _NEGATIVE_HINTS = ("verbos", "length")
 
 def default_signs(attributes: Sequence[str]) -> tuple[int, ...]:
     """The study's sign constraint: negative for verbosity-like attributes, positive otherwise."""
-    return tuple(-1 if any(h in a.lower() for h in _NEGATIVE_HINTS) else 1 for a in attributes)
+    return tuple(-1 if any(hint in attribute.lower() for hint in _NEGATIVE_HINTS) else 1
+                 for attribute in attributes)
 
 
 def merge_grid(signs: Sequence[int], step: float = 0.05) -> np.ndarray:
@@ -41,22 +42,22 @@ def merge_grid(signs: Sequence[int], step: float = 0.05) -> np.ndarray:
         raise InvalidParameterError(
             f"The 'signs' parameter of merge_grid must be a sequence of -1, 0, +1 with at least "
             f"one non-zero. Got {signs.tolist()!r} instead.")
-    k = round(1.0 / step)
-    if not (0 < step <= 1) or abs(k * step - 1.0) > 1e-9:
+    n_steps = round(1.0 / step)
+    if not (0 < step <= 1) or abs(n_steps * step - 1.0) > 1e-9:
         raise InvalidParameterError(
             f"The 'step' parameter of merge_grid must divide 1 exactly (e.g. 0.05, 0.1, 0.25). "
             f"Got {step!r} instead.")
     active = np.flatnonzero(signs)
-    m = len(active)
-    # Stars and bars: compositions of k into m non-negative parts.
+    n_active = len(active)
+    # Stars and bars: compositions of n_steps into n_active non-negative parts.
     rows = []
-    for bars in itertools.combinations(range(k + m - 1), m - 1):
-        edges = (-1, *bars, k + m - 1)
-        rows.append([edges[i + 1] - edges[i] - 1 for i in range(m)])
+    for bars in itertools.combinations(range(n_steps + n_active - 1), n_active - 1):
+        edges = (-1, *bars, n_steps + n_active - 1)
+        rows.append([edges[i + 1] - edges[i] - 1 for i in range(n_active)])
     parts = np.asarray(rows, dtype=float) * step
-    out = np.zeros((len(parts), len(signs)))
-    out[:, active] = parts * signs[active]
-    return out
+    grid = np.zeros((len(parts), len(signs)))
+    grid[:, active] = parts * signs[active]
+    return grid
 
 
 def search_merge_vector(
@@ -90,6 +91,6 @@ def search_merge_vector(
             f"Got {chosen.shape} and {rejected.shape} instead.")
     grid = merge_grid(signs, step)
     diff = chosen - rejected
-    acc = ((diff @ grid.T) > 0).mean(axis=0)
-    best = int(np.argmax(acc))
-    return grid[best], float(acc[best])
+    accuracy = ((diff @ grid.T) > 0).mean(axis=0)
+    best = int(np.argmax(accuracy))
+    return grid[best], float(accuracy[best])

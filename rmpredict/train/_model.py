@@ -96,8 +96,9 @@ class RewardModel(nn.Module):
                                      position_ids=position_ids, use_cache=False)
             hidden = out.last_hidden_state[row_index, last_index]
             return self.hf.score(hidden).float()
-        kw = {"position_ids": position_ids} if self._takes_positions else {}
-        return self.hf(input_ids=input_ids, attention_mask=attention_mask, **kw).logits.float()
+        positions = {"position_ids": position_ids} if self._takes_positions else {}
+        return self.hf(input_ids=input_ids, attention_mask=attention_mask,
+                       **positions).logits.float()
 
 
 def pack_batch(seqs: list[list[int]], *, device: torch.device | str = "cpu"
@@ -107,9 +108,10 @@ def pack_batch(seqs: list[list[int]], *, device: torch.device | str = "cpu"
     With ``attention_mask=None``, transformers derives a block-diagonal (per-segment causal)
     mask from the position-id resets (sdpa/eager) or uses varlen kernels (flash attention).
     """
-    ids = torch.tensor([t for s in seqs for t in s], dtype=torch.long)[None]
-    positions = torch.tensor([p for s in seqs for p in range(len(s))], dtype=torch.long)[None]
-    ends = torch.tensor([len(s) for s in seqs]).cumsum(0) - 1
+    ids = torch.tensor([token for seq in seqs for token in seq], dtype=torch.long)[None]
+    positions = torch.tensor([position for seq in seqs for position in range(len(seq))],
+                             dtype=torch.long)[None]
+    ends = torch.tensor([len(seq) for seq in seqs]).cumsum(0) - 1
     return {"input_ids": ids.to(device), "attention_mask": None,
             "position_ids": positions.to(device), "last_index": ends.to(device),
             "row_index": torch.zeros(len(seqs), dtype=torch.long, device=device)}
@@ -140,28 +142,28 @@ def load_gguf_causal_lm(path: Path) -> tuple[Any, Any]:
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
     causal = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name)
-    cfg = causal.config
-    if hasattr(cfg, "quantization_config"):
-        del cfg.quantization_config
-    fresh = AutoModelForCausalLM.from_config(cfg)
+    config = causal.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    fresh = AutoModelForCausalLM.from_config(config)
     fresh.load_state_dict(causal.state_dict())
-    return fresh, tok
+    return fresh, tokenizer
 
 
-def _load_gguf(path: Path, **kw: Any) -> tuple[Any, Any, str]:
+def _load_gguf(path: Path, **load_kw: Any) -> tuple[Any, Any, str]:
     """GGUF -> dequantised float model -> re-saved -> sequence classification (only the head
     is new)."""
     from transformers import AutoModelForSequenceClassification
 
     from rmpredict._provenance import sha256_file
 
-    fresh, tok = load_gguf_causal_lm(path)
+    fresh, tokenizer = load_gguf_causal_lm(path)
     with tempfile.TemporaryDirectory() as tmp:
         fresh.save_pretrained(tmp)
-        model = AutoModelForSequenceClassification.from_pretrained(tmp, **kw)
-    return model, tok, sha256_file(path)
+        model = AutoModelForSequenceClassification.from_pretrained(tmp, **load_kw)
+    return model, tokenizer, sha256_file(path)
 
 
 def load_reward_model(
@@ -204,26 +206,27 @@ def load_reward_model(
 
     torch.manual_seed(seed)
     path = Path(name_or_path)
-    kw: dict[str, Any] = {}
+    load_kw: dict[str, Any] = {}
     if attn_implementation:
-        kw["attn_implementation"] = attn_implementation
+        load_kw["attn_implementation"] = attn_implementation
     if torch_dtype is not None:
-        kw["dtype"] = torch_dtype
+        load_kw["dtype"] = torch_dtype
     if num_labels is not None:
         # A new head of another width (e.g. regression attributes) replaces the saved one.
-        kw.update(num_labels=num_labels, ignore_mismatched_sizes=True)
+        load_kw.update(num_labels=num_labels, ignore_mismatched_sizes=True)
     info: dict[str, Any] = {"name_or_path": str(name_or_path), "revision": revision}
     if gguf_file or path.suffix.lower() == ".gguf":
-        gpath = path / gguf_file if gguf_file else path
-        if not gpath.is_file():
-            raise InvalidParameterError(f"GGUF file not found: {str(gpath)!r}; check the path")
-        model, tok, digest = _load_gguf(gpath, **kw)
+        gguf_path = path / gguf_file if gguf_file else path
+        if not gguf_path.is_file():
+            raise InvalidParameterError(
+                f"GGUF file not found: {str(gguf_path)!r}; check the path")
+        model, tokenizer, digest = _load_gguf(gguf_path, **load_kw)
         info.update(source="gguf", file_sha256=digest)
     else:
         try:
-            tok = AutoTokenizer.from_pretrained(str(name_or_path), revision=revision)
+            tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), revision=revision)
             model = AutoModelForSequenceClassification.from_pretrained(
-                str(name_or_path), revision=revision, **kw)
+                str(name_or_path), revision=revision, **load_kw)
         except OSError as exc:
             raise InvalidParameterError(
                 f"cannot load model {str(name_or_path)!r}: {str(exc).splitlines()[0]}; give a "
@@ -232,16 +235,17 @@ def load_reward_model(
         commit = getattr(model.config, "_commit_hash", None)
         if commit:
             info["commit"] = commit
-    pad = {"pad_token": tok.pad_token, "added": False,
-           "pad_equals_eos": tok.pad_token is not None and tok.pad_token == tok.eos_token}
-    if tok.pad_token is None:
-        tok.add_special_tokens({"pad_token": DEDICATED_PAD_TOKEN})
-        model.resize_token_embeddings(len(tok))
+    pad = {"pad_token": tokenizer.pad_token, "added": False,
+           "pad_equals_eos": tokenizer.pad_token is not None
+           and tokenizer.pad_token == tokenizer.eos_token}
+    if tokenizer.pad_token is None:
+        tokenizer.add_special_tokens({"pad_token": DEDICATED_PAD_TOKEN})
+        model.resize_token_embeddings(len(tokenizer))
         pad.update(pad_token=DEDICATED_PAD_TOKEN, added=True)
-    model.config.pad_token_id = tok.pad_token_id
+    model.config.pad_token_id = tokenizer.pad_token_id
     info["pad"] = pad
     info["attn_implementation"] = getattr(model.config, "_attn_implementation", None)
     info["architecture"] = type(model).__name__
     info["is_encoder"] = _is_encoder(model.config)
-    info["n_params"] = int(sum(p.numel() for p in model.parameters()))
-    return LoadedModel(RewardModel(model), tok, info)
+    info["n_params"] = int(sum(param.numel() for param in model.parameters()))
+    return LoadedModel(RewardModel(model), tokenizer, info)

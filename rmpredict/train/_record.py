@@ -27,8 +27,8 @@ def hardware_info() -> dict[str, Any]:
         import torch
 
         if torch.cuda.is_available():
-            n = torch.cuda.device_count()
-            info["gpus"] = [torch.cuda.get_device_name(i) for i in range(n)]
+            n_gpus = torch.cuda.device_count()
+            info["gpus"] = [torch.cuda.get_device_name(i) for i in range(n_gpus)]
             info["cuda"] = torch.version.cuda
         else:
             info["gpus"] = []
@@ -39,28 +39,28 @@ def hardware_info() -> dict[str, Any]:
 
 def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and minimally check a ground-truth record JSON."""
-    p = Path(path)
-    if not p.is_file():
-        raise DataValidationError([f"record not found: {str(p)!r}; check the path"],
-                                  source=str(p))
+    record_file = Path(path)
+    if not record_file.is_file():
+        raise DataValidationError([f"record not found: {str(record_file)!r}; check the path"],
+                                  source=str(record_file))
     try:
-        rec = json.loads(p.read_text(encoding="utf-8"))
+        record = json.loads(record_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise DataValidationError([f"not valid JSON: {exc}"], source=str(p)) from exc
+        raise DataValidationError([f"not valid JSON: {exc}"], source=str(record_file)) from exc
     problems = []
     for key in ("model", "method", "sections"):
-        if key not in rec:
+        if key not in record:
             problems.append(f"missing key {key!r}; is this an rmpredict training record?")
     if not problems:
-        missing = [c for c in _CATS if rec["sections"].get(c) is None]
+        missing = [category for category in _CATS if record["sections"].get(category) is None]
         if missing:
             problems.append(
                 f"sections {', '.join(missing)} are missing or null: the evaluation data had "
                 "none of their RewardBench subsets, so the record cannot enter a results table "
                 "(score on data with a 'subset' column covering all four sections)")
     if problems:
-        raise DataValidationError(problems, source=str(p))
-    return rec
+        raise DataValidationError(problems, source=str(record_file))
+    return record
 
 
 def is_selection_biased(record: dict[str, Any]) -> bool:
@@ -91,9 +91,9 @@ def refuse_selection_biased(record: dict[str, Any], *, source: str = "record") -
 def record_to_row(record: dict[str, Any]) -> dict[str, Any]:
     """The results-table row of a record (categories and score as fractions)."""
     row: dict[str, Any] = {"model": record["model"], "method": record["method"]}
-    for c in _CATS:
-        row[c] = float(record["sections"][c])
-    row["score"] = sum(row[c] for c in _CATS) / len(_CATS)
+    for category in _CATS:
+        row[category] = float(record["sections"][category])
+    row["score"] = sum(row[category] for category in _CATS) / len(_CATS)
     for key in ("publisher", "family", "params_b"):
         if record.get(key) is not None:
             row[key] = record[key]
@@ -127,9 +127,10 @@ def add_record(record: str | os.PathLike[str] | dict[str, Any],
     from rmpredict._io import read_table, write_table_atomic
     from rmpredict.datasets import validate_table
 
-    rec = read_record(record) if not isinstance(record, dict) else record
-    refuse_selection_biased(rec, source=str(record) if not isinstance(record, dict) else "record")
-    row = record_to_row(rec)
+    from_file = not isinstance(record, dict)
+    parsed = read_record(record) if from_file else record
+    refuse_selection_biased(parsed, source=str(record) if from_file else "record")
+    row = record_to_row(parsed)
     target = Path(results)
     if target.suffix.lower() not in (".csv", ".parquet", ".pq", ".jsonl", ".ndjson"):
         raise InvalidParameterError(
@@ -144,9 +145,9 @@ def add_record(record: str | os.PathLike[str] | dict[str, Any],
                     [f"{row['model']!r} with method {row['method']!r} is already in the table; "
                      "pass --replace to overwrite it"], source=str(target))
             table = table.loc[~same]
-    new = pd.concat([table, pd.DataFrame([row])], ignore_index=True) if len(table) \
+    combined = pd.concat([table, pd.DataFrame([row])], ignore_index=True) if len(table) \
         else pd.DataFrame([row])
     # Validate the whole table as the predictor will read it (no filling: store what we know).
-    validate_table(new, "results", source=str(target), fill_from_reference=False)
-    write_table_atomic(target, new)
-    return new
+    validate_table(combined, "results", source=str(target), fill_from_reference=False)
+    write_table_atomic(target, combined)
+    return combined

@@ -79,7 +79,7 @@ class RunData:
         """What a resumed run must share with the interrupted one: content hashes and sizes of
         the training and validation data (paths left out)."""
         def strip(fingerprint: dict[str, Any]) -> dict[str, Any]:
-            return {k: v for k, v in fingerprint.items() if k != "source"}
+            return {key: value for key, value in fingerprint.items() if key != "source"}
 
         return {"train": strip(self.train_fingerprint), "eval": strip(self.eval_fingerprint)}
 

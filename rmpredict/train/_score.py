@@ -39,25 +39,25 @@ def score_sequences(model: RewardModel, seqs: list[list[int]], *, pad_id: int,
         padding_side = "right"
     was_training = model.training
     model.eval()
-    order = np.argsort([len(s) for s in seqs], kind="stable") if sort_by_length \
+    order = np.argsort([len(seq) for seq in seqs], kind="stable") if sort_by_length \
         else np.arange(len(seqs))
-    out: list[np.ndarray] = [None] * len(seqs)  # type: ignore[list-item]
+    by_position: list[np.ndarray] = [None] * len(seqs)  # type: ignore[list-item]
     try:
         for start in range(0, len(seqs), batch_size):
-            idx = order[start:start + batch_size]
-            batch = pad_batch([seqs[i] for i in idx], pad_id=pad_id, padding_side=padding_side,
-                              device=device)
+            positions = order[start:start + batch_size]
+            batch = pad_batch([seqs[i] for i in positions], pad_id=pad_id,
+                              padding_side=padding_side, device=device)
             if autocast is not None:
                 with autocast():
-                    r = model(**batch)
+                    rewards = model(**batch)
             else:
-                r = model(**batch)
-            r = r.float().cpu().numpy()
-            for k, i in enumerate(idx):
-                out[i] = r[k]
+                rewards = model(**batch)
+            rewards = rewards.float().cpu().numpy()
+            for row, position in enumerate(positions):
+                by_position[position] = rewards[row]
     finally:
         model.train(was_training)
-    return np.stack(out) if out else np.zeros((0, 1))
+    return np.stack(by_position) if by_position else np.zeros((0, 1))
 
 
 @dataclass
@@ -84,14 +84,14 @@ class ScoreResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"sections": self.sections,
-                "subsets": {r.subset: {"n": int(r.n), "accuracy": float(r.accuracy)}
-                            for r in self.per_subset.itertuples()},
+                "subsets": {row.subset: {"n": int(row.n), "accuracy": float(row.accuracy)}
+                            for row in self.per_subset.itertuples()},
                 "n_pairs": int(len(self.pairs)), **self.info}
 
 
 def _read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
-    p = Path(path) / RM_META_FILE
-    return json.loads(p.read_text()) if p.is_file() else {}
+    meta_file = Path(path) / RM_META_FILE
+    return json.loads(meta_file.read_text()) if meta_file.is_file() else {}
 
 
 def pair_scores(rewards: np.ndarray, merge_vector: np.ndarray | None) -> np.ndarray:
@@ -146,36 +146,38 @@ def score_reward_model(
         raise InvalidParameterError(
             f"The 'padding_side' parameter must be 'left' or 'right'. Got {padding_side!r}.")
     if isinstance(model, LoadedModel):
-        lm, meta = model, {}
+        loaded, meta = model, {}
     else:
         meta = _read_meta(model) if Path(model).is_dir() else {}
-        lm = load_reward_model(model, num_labels=None, attn_implementation=attn_implementation)
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    lm.model.to(dev)
+        loaded = load_reward_model(model, num_labels=None,
+                                   attn_implementation=attn_implementation)
+    target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    loaded.model.to(target)
     frame, source = load_rows(eval_data, what="eval data")
     pairs = check_pairs(frame, source=source)
     if "subset" not in pairs.columns:
         pairs["subset"] = "all"
-    cfg = lm.model.config
-    limit = max_length or getattr(cfg, "max_position_embeddings", None) or 2048
-    enc = Encoder(lm.tokenizer, is_encoder=lm.model.is_encoder, max_length=int(limit),
-                  truncation=truncation, chat_template=chat_template)
-    items, pre = pair_items(pairs)
-    tok = enc.encode_many(items, group=2, pretokenised=pre)
-    rewards = score_sequences(lm.model, tok.sequences, pad_id=lm.tokenizer.pad_token_id,
-                              batch_size=batch_size, padding_side=padding_side, device=dev)
-    mv = merge_vector if merge_vector is not None else meta.get("merge_vector")
-    s = pair_scores(rewards, None if mv is None else np.asarray(mv, dtype=float))
-    kept = pairs.iloc[tok.kept].reset_index(drop=True)
-    out = pd.DataFrame({"subset": kept["subset"].astype(str), "chosen_score": s[0::2],
-                        "rejected_score": s[1::2]})
-    out["correct"] = pair_correct(out["chosen_score"], out["rejected_score"])
-    per = subset_accuracy(out["correct"], out["subset"])
-    sections = section_scores(per, section_map=section_map)
-    info = {"model": lm.info, "data": data_fingerprint(frame, source),
-            "truncation": tok.truncation, "chat_template": enc.template_info,
+    model_config = loaded.model.config
+    limit = max_length or getattr(model_config, "max_position_embeddings", None) or 2048
+    encoder = Encoder(loaded.tokenizer, is_encoder=loaded.model.is_encoder,
+                      max_length=int(limit), truncation=truncation, chat_template=chat_template)
+    items, pretokenised = pair_items(pairs)
+    tokens = encoder.encode_many(items, group=2, pretokenised=pretokenised)
+    rewards = score_sequences(loaded.model, tokens.sequences,
+                              pad_id=loaded.tokenizer.pad_token_id, batch_size=batch_size,
+                              padding_side=padding_side, device=target)
+    merge = merge_vector if merge_vector is not None else meta.get("merge_vector")
+    scores = pair_scores(rewards, None if merge is None else np.asarray(merge, dtype=float))
+    kept = pairs.iloc[tokens.kept].reset_index(drop=True)
+    scored = pd.DataFrame({"subset": kept["subset"].astype(str), "chosen_score": scores[0::2],
+                           "rejected_score": scores[1::2]})
+    scored["correct"] = pair_correct(scored["chosen_score"], scored["rejected_score"])
+    per_subset = subset_accuracy(scored["correct"], scored["subset"])
+    sections = section_scores(per_subset, section_map=section_map)
+    info = {"model": loaded.info, "data": data_fingerprint(frame, source),
+            "truncation": tokens.truncation, "chat_template": encoder.template_info,
             "readout": "last non-padding token (from the attention mask)",
             "tie_policy": "a tie counts as incorrect (chosen must score strictly higher)",
-            "merge_vector": None if mv is None else list(map(float, mv)),
+            "merge_vector": None if merge is None else list(map(float, merge)),
             "section_map": "rewardbench-v1" if section_map is None else "custom"}
-    return ScoreResult(out, per, sections, info)
+    return ScoreResult(scored, per_subset, sections, info)

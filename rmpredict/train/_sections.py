@@ -96,32 +96,33 @@ def load_section_map(path: str | os.PathLike[str]) -> dict[str, dict[str, float]
 
     Subsets listed without a weight are weighted by the number of pairs found in the data.
     """
-    p = Path(path)
-    text = p.read_text(encoding="utf-8")
+    map_file = Path(path)
+    text = map_file.read_text(encoding="utf-8")
     try:
-        if p.suffix.lower() in (".yaml", ".yml"):
+        if map_file.suffix.lower() in (".yaml", ".yml"):
             import yaml
 
             raw = yaml.safe_load(text)
         else:
             raw = json.loads(text)
     except Exception as exc:  # noqa: BLE001 - any parse failure is a user-file problem
-        raise DataValidationError([f"cannot parse section map: {exc}"], source=str(p)) from exc
+        raise DataValidationError([f"cannot parse section map: {exc}"],
+                                  source=str(map_file)) from exc
     if not isinstance(raw, dict) or not raw:
         raise DataValidationError(
             ["section map must be a mapping {section: [subset, ...]} with at least one section"],
-            source=str(p))
-    out: dict[str, dict[str, float]] = {}
+            source=str(map_file))
+    weights: dict[str, dict[str, float]] = {}
     for section, subsets in raw.items():
         if isinstance(subsets, dict):
-            out[str(section)] = {str(k): float(v) for k, v in subsets.items()}
+            weights[str(section)] = {str(name): float(w) for name, w in subsets.items()}
         elif isinstance(subsets, list):
-            out[str(section)] = {str(k): float("nan") for k in subsets}
+            weights[str(section)] = {str(name): float("nan") for name in subsets}
         else:
             raise DataValidationError(
                 [f"section {section!r}: expected a list of subsets or a {{subset: weight}} "
-                 f"mapping, got {type(subsets).__name__}"], source=str(p))
-    return out
+                 f"mapping, got {type(subsets).__name__}"], source=str(map_file))
+    return weights
 
 
 def section_scores(
@@ -155,33 +156,34 @@ def section_scores(
             f"Got {list(per_subset.columns)} instead.")
     default = section_map is None
     if default:
-        smap = {s: {k: float(EXAMPLE_COUNTS[k]) for k in subs}
-                for s, subs in SUBSET_MAPPING.items()}
+        section_weights = {section: {name: float(EXAMPLE_COUNTS[name]) for name in subsets}
+                           for section, subsets in SUBSET_MAPPING.items()}
     else:
-        smap = {}
-        for s, subs in section_map.items():
-            if isinstance(subs, Mapping):
-                smap[s] = {str(k): float(v) for k, v in subs.items()}
+        section_weights = {}
+        for section, subsets in section_map.items():
+            if isinstance(subsets, Mapping):
+                section_weights[section] = {str(name): float(w) for name, w in subsets.items()}
             else:
-                smap[s] = {str(k): float("nan") for k in subs}
-    acc = dict(zip(per_subset["subset"].astype(str), per_subset["accuracy"].astype(float)))
-    count = dict(zip(per_subset["subset"].astype(str), per_subset["n"].astype(float)))
-    out: dict[str, float | None] = {}
-    for section, weights in smap.items():
-        num = den = 0.0
-        for subset, w in weights.items():
-            if subset not in acc:
+                section_weights[section] = {str(name): float("nan") for name in subsets}
+    accuracy = dict(zip(per_subset["subset"].astype(str), per_subset["accuracy"].astype(float)))
+    n_pairs = dict(zip(per_subset["subset"].astype(str), per_subset["n"].astype(float)))
+    scores: dict[str, float | None] = {}
+    for section, weights in section_weights.items():
+        weighted_sum = weight_total = 0.0
+        for subset, weight in weights.items():
+            if subset not in accuracy:
                 continue
-            w = count[subset] if not np.isfinite(w) else w
-            num += w * acc[subset]
-            den += w
-        out[section] = num / den if den > 0 else None
-    mapped = {k for weights in smap.values() for k in weights}
-    unmapped = [s for s in acc if s not in mapped]
+            weight = n_pairs[subset] if not np.isfinite(weight) else weight
+            weighted_sum += weight * accuracy[subset]
+            weight_total += weight
+        scores[section] = weighted_sum / weight_total if weight_total > 0 else None
+    mapped = {name for weights in section_weights.values() for name in weights}
+    unmapped = [name for name in accuracy if name not in mapped]
     if unmapped:
-        n = sum(count[s] for s in unmapped)
-        out[UNMAPPED_SECTION] = sum(count[s] * acc[s] for s in unmapped) / n
+        n_unmapped = sum(n_pairs[name] for name in unmapped)
+        scores[UNMAPPED_SECTION] = sum(n_pairs[name] * accuracy[name]
+                                       for name in unmapped) / n_unmapped
     if default:
-        four = [out[s] for s in _FOUR]
-        out["score"] = float(np.mean(four)) if all(v is not None for v in four) else None
-    return out
+        four = [scores[section] for section in _FOUR]
+        scores["score"] = float(np.mean(four)) if all(v is not None for v in four) else None
+    return scores

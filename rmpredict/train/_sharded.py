@@ -26,7 +26,8 @@ HF_PREFIX = "hf."
 
 def hf_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The Hugging Face model's part of a RewardModel state dict (``hf.`` prefix removed)."""
-    return {k[len(HF_PREFIX):]: v for k, v in state_dict.items() if k.startswith(HF_PREFIX)}
+    return {name[len(HF_PREFIX):]: tensor for name, tensor in state_dict.items()
+            if name.startswith(HF_PREFIX)}
 
 
 def full_state_dicts(model: torch.nn.Module, optimizer: Any = None
@@ -49,10 +50,10 @@ def full_state_dicts(model: torch.nn.Module, optimizer: Any = None
         get_state_dict,
     )
 
-    opts = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    options = StateDictOptions(full_state_dict=True, cpu_offload=True)
     if optimizer is None:
-        return get_model_state_dict(model, options=opts), None
-    return get_state_dict(model, optimizer, options=opts)
+        return get_model_state_dict(model, options=options), None
+    return get_state_dict(model, optimizer, options=options)
 
 
 def load_full_state_dicts(model: torch.nn.Module, optimizer: Any, model_state: dict[str, Any],
@@ -88,29 +89,30 @@ def load_full_model_state(model: torch.nn.Module, model_dir: str | Path, *,
 
     full: dict[str, torch.Tensor] = {}
     if rank0_only:
-        for f in sorted(Path(model_dir).glob("*.safetensors")):
-            full.update({HF_PREFIX + k: v for k, v in load_file(str(f)).items()})
+        for shard_file in sorted(Path(model_dir).glob("*.safetensors")):
+            full.update({HF_PREFIX + name: tensor
+                         for name, tensor in load_file(str(shard_file)).items()})
     set_model_state_dict(model, full, options=StateDictOptions(
         full_state_dict=True, broadcast_from_rank0=True))
 
 
-def shard_indices(n: int, rank: int, world: int) -> list[int]:
-    """Rank ``rank``'s contiguous share of ``n`` items, padded to ``ceil(n / world)`` items.
+def shard_indices(n_items: int, rank: int, world: int) -> list[int]:
+    """Rank ``rank``'s contiguous share of ``n_items``, padded to ``ceil(n_items / world)``.
 
     Every rank gets the same count (FSDP forwards are collectives: ranks must run the same
     number of batches); the padding repeats the last item and is dropped after gathering.
     """
-    per = -(-n // world) if n else 0
-    return [min(i, n - 1) for i in range(rank * per, (rank + 1) * per)]
+    per_rank = -(-n_items // world) if n_items else 0
+    return [min(i, n_items - 1) for i in range(rank * per_rank, (rank + 1) * per_rank)]
 
 
-def sharded_scores(acc: Any, model: torch.nn.Module, seqs: list[list[int]], **kw: Any
+def sharded_scores(accelerator: Any, model: torch.nn.Module, seqs: list[list[int]], **kw: Any
                    ) -> np.ndarray:
     """Score ``seqs`` with each rank taking a share, gathered in input order on every rank.
 
     Parameters
     ----------
-    acc : accelerate.Accelerator
+    accelerator : accelerate.Accelerator
     model : torch.nn.Module
         The wrapped (sharded) reward model.
     seqs : list of list of int
@@ -123,9 +125,10 @@ def sharded_scores(acc: Any, model: torch.nn.Module, seqs: list[list[int]], **kw
     numpy.ndarray
         Shape ``(len(seqs), num_labels)``.
     """
-    n = len(seqs)
-    idx = shard_indices(n, acc.process_index, acc.num_processes)
-    local = score_sequences(model, [seqs[i] for i in idx], **kw)
-    gathered = acc.gather(torch.from_numpy(np.ascontiguousarray(local)).to(acc.device))
-    # Shares are contiguous and gathered in rank order, so the first n rows are the input order.
-    return gathered.cpu().numpy()[:n]
+    n_seqs = len(seqs)
+    share = shard_indices(n_seqs, accelerator.process_index, accelerator.num_processes)
+    local = score_sequences(model, [seqs[i] for i in share], **kw)
+    gathered = accelerator.gather(
+        torch.from_numpy(np.ascontiguousarray(local)).to(accelerator.device))
+    # Shares are contiguous and gathered in rank order, so the first rows are the input order.
+    return gathered.cpu().numpy()[:n_seqs]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -37,6 +36,7 @@ from rmpredict.train._checkpoint import (
     read_checkpoint,
     read_checkpoint_info,
     run_hash,
+    swap_directory,
     write_checkpoint,
 )
 from rmpredict.train._config import TrainConfig
@@ -203,8 +203,8 @@ class _Plan:
                 chunk[np.argsort(-self.unit_len[chunk], kind="stable")]
                 for chunk in (order[i:i + mega] for i in range(0, self.n_units, mega))])
             batches = [order[i:i + batch] for i in range(0, self.n_units, batch)]
-            full = [b for b in batches if len(b) == batch]
-            rest = [b for b in batches if len(b) < batch]  # a partial batch stays last
+            full = [rows for rows in batches if len(rows) == batch]
+            rest = [rows for rows in batches if len(rows) < batch]  # a partial one stays last
             order = np.concatenate([full[i] for i in rng.permutation(len(full))] + rest)
         self._cached = (epoch, order)
         return order
@@ -222,17 +222,6 @@ class _Plan:
         return [local[i:i + size] for i in range(0, len(local), size)]
 
 
-def _atomic_dir_swap(tmp: Path, target: Path) -> None:
-    old = target.with_name(target.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old.exists():
-        shutil.rmtree(old)
-
-
 def _save_model_dir(loaded: LoadedModel, target: Path, meta: dict[str, Any],
                     state_dict: dict[str, torch.Tensor] | None = None) -> None:
     tmp = target.with_name(target.name + ".tmp")
@@ -245,7 +234,7 @@ def _save_model_dir(loaded: LoadedModel, target: Path, meta: dict[str, Any],
         loaded.model.hf.save_pretrained(tmp, state_dict=hf_state_dict(state_dict))
     loaded.tokenizer.save_pretrained(tmp)
     write_json_atomic(tmp / RM_META_FILE, meta)
-    _atomic_dir_swap(tmp, target)
+    swap_directory(tmp, target)
 
 
 class RewardTrainer:
@@ -495,8 +484,8 @@ class RewardTrainer:
     # ---- training ----------------------------------------------------------------------------
     def _micro_batch(self, rows: np.ndarray, *, last: bool, n_global: int) -> torch.Tensor:
         """Forward and backward of one micro-batch; returns its summed loss (detached)."""
-        sequences = [self.train_tokens.sequences[row * self.group + g]
-                     for row in rows for g in range(self.group)]
+        sequences = [self.train_tokens.sequences[row * self.group + member]
+                     for row in rows for member in range(self.group)]
         if self.packing:
             batch = pack_batch(sequences, device=self.device)
             padded = sum(map(len, sequences))
@@ -577,14 +566,14 @@ class RewardTrainer:
             ``merge_vector`` is None for Bradley-Terry.
         """
         cfg = self.config
-        kw = {"pad_id": self.tokenizer.pad_token_id, "batch_size": cfg.eval_batch_size,
-              "device": self.device,
-              "autocast": self.accelerator.autocast if cfg.mixed_precision != "no" else None}
+        score_kw = {"pad_id": self.tokenizer.pad_token_id, "batch_size": cfg.eval_batch_size,
+                    "device": self.device, "autocast": self.accelerator.autocast
+                    if cfg.mixed_precision != "no" else None}
         sequences = self.selection_tokens.sequences
         if self.fsdp:
-            rewards = sharded_scores(self.accelerator, self.wrapped_model, sequences, **kw)
+            rewards = sharded_scores(self.accelerator, self.wrapped_model, sequences, **score_kw)
         else:
-            rewards = score_sequences(self.model, sequences, **kw)
+            rewards = score_sequences(self.model, sequences, **score_kw)
         if self.is_regression:
             weights, accuracy = search_merge_vector(rewards[0::2], rewards[1::2],
                                                     signs=self.merge_signs,

@@ -96,6 +96,19 @@ def synthetic_pairs(n: int, *, seed: int, shuffle_labels: bool = False,
     return pd.DataFrame(rows)
 
 
+def regression_rows(n: int, seed: int) -> pd.DataFrame:
+    """Helpfulness 4 with a good word (w0..w19), 0 with a bad one; verbosity = length / 4."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n):
+        body = list(rng.choice(WORDS[40:60], size=rng.integers(2, 8)))
+        good = rng.random() < 0.5
+        word = WORDS[rng.integers(0, 20)] if good else WORDS[rng.integers(20, 40)]
+        rows.append({"prompt": "w41 w42", "response": " ".join(body + [word]),
+                     "helpfulness": 4.0 if good else 0.0, "verbosity": len(body) / 4})
+    return pd.DataFrame(rows)
+
+
 def write_jsonl(frame: pd.DataFrame, path) -> str:
     with open(path, "w", encoding="utf-8") as fh:
         for rec in frame.to_dict(orient="records"):

@@ -8,9 +8,8 @@ up here even when every other test still passes.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
-from _train_helpers import WORDS, synthetic_pairs
+from _train_helpers import regression_rows, synthetic_pairs
 
 import rmpredict.train._trainer as trainer_mod
 from rmpredict.train import TrainConfig, TrainerCallback, train_reward_model
@@ -27,18 +26,6 @@ GOLDEN = {
 # Validation accuracy at steps 4 and 8 of the same runs.
 GOLDEN_VAL = {"bradley_terry": [1.0, 1.0], "regression": [0.6875, 0.9375]}
 STEPS, BATCH = 8, 16
-
-
-def _regression_rows(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for _ in range(n):
-        body = list(rng.choice(WORDS[40:60], size=rng.integers(2, 8)))
-        good = rng.random() < 0.5
-        word = WORDS[rng.integers(0, 20)] if good else WORDS[rng.integers(20, 40)]
-        rows.append({"prompt": "w41 w42", "response": " ".join(body + [word]),
-                     "helpfulness": 4.0 if good else 0.0, "verbosity": len(body) / 4})
-    return pd.DataFrame(rows)
 
 
 class _Losses(TrainerCallback):
@@ -70,7 +57,7 @@ def test_first_losses_match_the_stored_trajectory(method, llama_dir, tmp_path, m
     else:
         cfg = TrainConfig(method="regression", attributes=["helpfulness", "verbosity"],
                           merge_grid_step=0.25, **kw)
-        train = _regression_rows(128, 12)
+        train = regression_rows(128, 12)
     hooked = _Losses()
     res = train_reward_model(cfg, train_data=train, eval_data=synthetic_pairs(16, seed=13),
                              callbacks=[hooked])

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
-from _train_helpers import WORDS, synthetic_pairs
+from _train_helpers import regression_rows, synthetic_pairs
 
 import rmpredict.train._trainer as trainer_mod
 from rmpredict.exceptions import TrainingError
@@ -97,23 +96,10 @@ def test_nan_loss_stops_and_keeps_last_good_state(llama_dir, tmp_path, monkeypat
     assert all(torch.isfinite(v).all() for v in state.model.values())
 
 
-def _regression_rows(n, seed):
-    """Helpfulness 4 with a good word (w0..w19), 0 with a bad one; verbosity = length / 4."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for _ in range(n):
-        body = list(rng.choice(WORDS[40:60], size=rng.integers(2, 8)))
-        good = rng.random() < 0.5
-        word = WORDS[rng.integers(0, 20)] if good else WORDS[rng.integers(20, 40)]
-        rows.append({"prompt": "w41 w42", "response": " ".join(body + [word]),
-                     "helpfulness": 4.0 if good else 0.0, "verbosity": len(body) / 4})
-    return pd.DataFrame(rows)
-
-
 def test_regression_method_with_merge_vector(llama_dir, tmp_path):
     cfg = _cfg(llama_dir, tmp_path / "reg", method="regression",
                attributes=["helpfulness", "verbosity"], num_epochs=2, merge_grid_step=0.1)
-    res = train_reward_model(cfg, train_data=_regression_rows(192, 1),
+    res = train_reward_model(cfg, train_data=regression_rows(192, 1),
                              eval_data=synthetic_pairs(64, seed=6, subsets=SUBSETS))
     ck = res.record["chosen_checkpoint"]
     w = ck["merge_vector"]
@@ -155,8 +141,9 @@ def test_bt_loss_margin_and_centering_match_formula():
     r = torch.tensor([[1.0], [0.5], [-0.2], [0.3]])  # (chosen, rejected) x 2 pairs
     m = torch.tensor([0.1, 0.0])
     got = trainer_mod._bt_loss(r, m, 0.01)
-    rc, rr = np.array([1.0, -0.2]), np.array([0.5, 0.3])
-    want = np.sum(np.log1p(np.exp(-(rc - rr - [0.1, 0.0]))) + 0.01 * (rc + rr) ** 2)
+    chosen, rejected = np.array([1.0, -0.2]), np.array([0.5, 0.3])
+    want = np.sum(np.log1p(np.exp(-(chosen - rejected - [0.1, 0.0])))
+                  + 0.01 * (chosen + rejected) ** 2)
     assert float(got) == pytest.approx(want, rel=1e-6)
 
 
