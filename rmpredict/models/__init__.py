@@ -28,10 +28,13 @@ _BASELINES = ("BestSingleBenchmark", "ElasticNetBaseline", "MeanBaseline", "OLSB
               "RidgeBaseline")
 
 __all__ = ["BaseRMPredictor", "HierarchicalRMPredictor", "PredictionResult", "as_candidates_frame",
-           "as_results_frame", "mark_validated", "validate_ci_prob", *_BASELINES]
+           "as_results_frame", "fit_data_frame", "mark_validated", "validate_ci_prob",
+           *_BASELINES]
 
 
 def __getattr__(name: str) -> Any:
     if name in _BASELINES:
         return getattr(importlib.import_module("rmpredict.models._baselines"), name)
+    if name == "fit_data_frame":  # the training table stored in a fitted model's file
+        return importlib.import_module("rmpredict.models._model_io").fit_data_frame
     raise AttributeError(f"module 'rmpredict.models' has no attribute {name!r}")

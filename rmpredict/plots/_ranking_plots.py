@@ -10,7 +10,7 @@ import pandas as pd
 from rmpredict.decisions._draws import unique_in_order
 from rmpredict.decisions._ranking import RankingResult
 from rmpredict.exceptions import InvalidParameterError
-from rmpredict.models._prediction import PredictionResult
+from rmpredict.models import PredictionResult
 from rmpredict.plots._figure import new_axes
 
 __all__ = ["forest_table", "plot_forest", "p_best_table", "plot_p_best",

@@ -32,7 +32,7 @@ def _fmt(value: Any) -> str:
 def render_card(model, release: Release, metrics: dict[str, Any] | None) -> str:
     """Model card markdown from the template."""
     from rmpredict._provenance import library_versions
-    from rmpredict.models._model_io import fit_data_frame
+    from rmpredict.models import fit_data_frame
 
     fit = fit_data_frame(model.idata_)
     fit = fit[fit["_weight"] > 0]
