@@ -11,14 +11,11 @@ from rmpredict.datasets._reference import (
 from rmpredict.datasets._schema import (
     BENCHMARKS,
     CATEGORIES,
-    DATADIST_PREFIX,
-    META_NUMERIC,
     POST_TRAINING_STAGES,
     TARGETS,
     V1_BENCHMARKS,
     V2_BENCHMARKS,
     canonical_column,
-    is_datadist_column,
 )
 
 __all__ = [
@@ -40,7 +37,13 @@ __all__ = [
     "verify_data",
 ]
 
-from rmpredict.datasets._schema import COLUMN_ALIASES  # noqa: E402
+# Names other packages use to recognise columns (e.g. data-distribution features).
+from rmpredict.datasets._schema import (  # noqa: E402
+    COLUMN_ALIASES,
+    DATADIST_PREFIX,
+    META_NUMERIC,
+    is_datadist_column,
+)
 from rmpredict.datasets._validation import (  # noqa: E402
     ValidatedTable,
     read_candidates,
