@@ -98,7 +98,7 @@ def _large_block_sums(y: np.ndarray, k: int, default_draws: np.ndarray | None
     better = np.zeros(n, dtype=np.int64) if default_draws is not None else None
     d_sum = 0.0
     for s in range(n_draws):
-        row = y[s]
+        row = np.ascontiguousarray(y[s])  # one strided read; every pass below is contiguous
         arg = int(row.argmax())  # first maximum = lowest index, the tie rule
         hi, lo = row[arg], row.min()
         best[arg] += 1
@@ -112,9 +112,9 @@ def _large_block_sums(y: np.ndarray, k: int, default_draws: np.ndarray | None
             rank_sum += np.arange(1, n + 1)
             top[:k] += 1
             continue
+        # The 1e-6 margin keeps the largest value in bin bins - 1 despite float32 rounding.
         scale = (bins - 1) * (1.0 - 1e-6) / (float(hi) - float(lo))
         b = ((row - lo) * row.dtype.type(scale)).astype(np.intp)
-        np.clip(b, 0, bins - 1, out=b)
         count = np.bincount(b, minlength=bins)
         cum = np.cumsum(count)  # candidates in this bin or lower ones
         # rank = 1 + (n - cum) above + (count - 1) / 2 on average within the bin.
@@ -269,10 +269,18 @@ class RankingResult:
 
 
 def _block_draws(draws: np.ndarray, rows: np.ndarray, col: int) -> np.ndarray:
-    """Draws ``(S, len(rows))`` of one target: a view when ``rows`` are contiguous."""
-    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
-        return draws[:, rows[0]:rows[-1] + 1, col]
-    return draws[:, rows, col]
+    """Draws ``(S, len(rows))`` of one target, without copying when it can.
+
+    Rows of one method are usually evenly spaced (``predict`` interleaves the methods of each
+    candidate), so a strided view serves; other row sets are copied into a C-ordered array
+    (a fancy-indexed copy can come out column-major, which makes every per-draw pass slow).
+    """
+    if len(rows) == 1:
+        return draws[:, rows[0]:rows[0] + 1, col]
+    step = rows[1] - rows[0] if len(rows) > 1 else 1
+    if step > 0 and np.all(np.diff(rows) == step):
+        return draws[:, rows[0]:rows[-1] + 1:step, col]
+    return np.ascontiguousarray(draws[:, rows, col])
 
 
 def trust_columns(trust: Trust, rows: np.ndarray, target: str) -> dict[str, Any]:

@@ -215,29 +215,36 @@ class SuggestionResult:
 
 
 def _column_chunks(n_draws: int, n: int) -> int:
+    """Columns per chunk of a (n_draws, n) pass."""
     return max(1, _CHUNK_ELEMENTS // max(n_draws, 1))
 
 
+def _row_chunks(n_draws: int, n: int) -> int:
+    """Draws per chunk of a (n_draws, n) pass (rows are read whole: the draws' own order)."""
+    return max(1, _CHUNK_ELEMENTS // max(n, 1))
+
+
 def _moments_and_ei(y: np.ndarray, best: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """Column means of ``y`` (S, n) and ``E[max(y - best, 0)]``, in one pass of column chunks
-    (``best`` None: the largest column mean, which then takes a second pass)."""
+    """Column means of ``y`` (S, n) and ``E[max(y - best, 0)]``, in one pass over chunks of
+    draws (``best`` None: the largest column mean, which then takes a second pass)."""
     n_draws, n = y.shape
-    mean = np.empty(n)
-    ei = np.empty(n) if best is not None else None
-    step = _column_chunks(n_draws, n)
-    for c0 in range(0, n, step):
-        c = np.array(y[:, c0:c0 + step], dtype=np.float64)  # a private copy, changed below
+    total = np.zeros(n)
+    gain = np.zeros(n) if best is not None else None
+    step = _row_chunks(n_draws, n)
+    for s0 in range(0, n_draws, step):
+        c = np.array(y[s0:s0 + step], dtype=np.float64)  # a private copy, changed below
         if not np.isfinite(c).all():
             raise InvalidParameterError(
                 "Draws contain NaN or infinite values; check the prediction.")
-        mean[c0:c0 + step] = c.mean(axis=0)
-        if ei is not None:
+        total += c.sum(axis=0)
+        if gain is not None:
             np.subtract(c, best, out=c)
             np.maximum(c, 0.0, out=c)
-            ei[c0:c0 + step] = c.mean(axis=0)
-    if ei is None:
-        _, ei = _moments_and_ei(y, float(mean.max()))
-    return mean, ei
+            gain += c.sum(axis=0)
+    mean = total / n_draws
+    if gain is None:
+        return mean, _moments_and_ei(y, float(mean.max()))[1]
+    return mean, gain / n_draws
 
 
 def expected_improvement(y: np.ndarray, best: float | None = None) -> np.ndarray:
@@ -270,11 +277,12 @@ def _full_value(y: np.ndarray, mean: np.ndarray, kg: _KG, work: np.ndarray,
     inv = np.linalg.pinv(c_ss)
     raw = kg.centred[:, s]  # centred true outcomes of the observed columns (sum to 0)
     n_draws, n = y.shape
-    cov = np.empty((len(s), n))
-    step = _column_chunks(n_draws, n)
-    for c0 in range(0, n, step):
+    cov = np.zeros((len(s), n))
+    rows = _row_chunks(n_draws, n)
+    for s0 in range(0, n_draws, rows):
         # sum_d raw_d = 0, so the columns need no centring: C_{S,j} = raw' y_j / (D - 1).
-        cov[:, c0:c0 + step] = raw.T @ np.asarray(y[:, c0:c0 + step], dtype=np.float64)
+        cov += raw[s0:s0 + rows].T @ np.asarray(y[s0:s0 + rows], dtype=np.float64)
+    step = _column_chunks(n_draws, n)
     weight = inv @ (cov / (n_draws - 1))  # (|S|, n): change of each mean per unit of o_d
     # The shortlist's conditional means (observed columns take their outcome exactly).
     shortlist_max = kg.posterior(sub).max(axis=1)

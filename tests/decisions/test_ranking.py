@@ -248,3 +248,28 @@ def test_rank_memory_is_linear_in_candidates(rng):
     assert len(ranking.table) == n
     assert peak < 40e6, f"peak {peak / 1e6:.0f} MB"
     assert ranking.table["p_best"].sum() == pytest.approx(1.0)
+
+
+def test_interleaved_method_rows_are_read_in_place(rng):
+    """predict interleaves methods (model 0 BT, model 0 regression, ...): a method's rows
+    are a strided view of the draws, not a copy, and rank the same as a contiguous block."""
+    from rmpredict.decisions._ranking import _block_draws
+
+    draws = rng.normal(0.7, 0.05, (50, 3000, 2)).astype(np.float32)
+    rows = np.arange(1, 3000, 2)
+    view = _block_draws(draws, rows, 1)
+    assert np.shares_memory(view, draws) and view.shape == (50, 1500)
+    np.testing.assert_array_equal(view, draws[:, rows, 1])
+    odd = _block_draws(draws, np.array([0, 1, 5]), 0)
+    assert odd.flags.c_contiguous
+    idx = pd.DataFrame({"model": np.repeat([f"m{i}" for i in range(1500)], 2),
+                        "method": np.tile(["bradley_terry", "regression"], 1500)})
+    from rmpredict.models import PredictionResult
+
+    both = PredictionResult.from_draws(idx, ("chat", "score"), draws, 0.9)
+    alone = _result_from_score(draws[:, rows, 1].astype(np.float64))
+    got = rank_candidates(both).table
+    got = got[got["method"] == "regression"].set_index("model").sort_index()
+    ref = rank_candidates(alone).table.set_index("model").sort_index()
+    np.testing.assert_allclose(got["p_best"], ref["p_best"])
+    np.testing.assert_allclose(got["expected_rank"], ref["expected_rank"])
