@@ -251,7 +251,7 @@ class RewardTrainer:
     config : TrainConfig
         The run.
     data : RunData, optional
-        Checked data (:func:`rmpredict.train._rundata.prepare_run_data`); default: prepared
+        Checked data (:func:`rmpredict.train.prepare_run_data`); default: prepared
         from ``config`` and the overrides below.
     train_data, eval_data, test_data : DataFrame, datasets.Dataset or path, optional
         Override ``config.train_data`` / ``eval_data`` / ``test_data`` (when ``data`` is not
@@ -277,7 +277,7 @@ class RewardTrainer:
         self.output_dir = Path(config.output_dir)
         self.is_regression = config.method == "regression"
         self.attributes = list(config.attributes) if self.is_regression else []
-        # Rows per training unit: a pair is two sequences, a regression row one.
+        # Sequences per training unit: a pair has two, a regression row one.
         self.group = 1 if self.is_regression else 2
         self._loss_window: list[float] = []
         self._ready = False
