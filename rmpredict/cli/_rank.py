@@ -153,11 +153,17 @@ def _predict(args: argparse.Namespace, ci_prob: float) -> tuple[Any, Any]:
     """Validated candidates frame and the prediction for it, with trust flags attached."""
     from rmpredict.cli._fit import report_filled
     from rmpredict.decisions import attach_trust, resolve_method
+    from rmpredict.decisions._trust import new_method_name
     from rmpredict.models._base import as_candidates_frame
 
     predictor = _load_predictor(args.model)
     known = getattr(predictor, "methods_", None)
-    method = resolve_method(args.method, known) if known else args.method
+    method = args.method
+    if known:
+        from rmpredict.models import HierarchicalRMPredictor
+
+        new = new_method_name() if isinstance(predictor, HierarchicalRMPredictor) else None
+        method = resolve_method(args.method, known, extra=(new,) if new else ())
     frame = as_candidates_frame(args.candidates)
     result = predictor.predict(frame, method=method, ci_prob=ci_prob)
     result.filled = frame.attrs.get("rmpredict_filled")

@@ -274,8 +274,19 @@ def model_identity(predictor: Any, model_path: str | os.PathLike[str] | None = N
 
 
 # -- method names --------------------------------------------------------------------------
-def resolve_method(name: str, known: Sequence[str], *, option: str = "--method") -> str:
-    """``name`` if it is ``"all"`` or a method the model knows; else a did-you-mean error.
+def new_method_name() -> str | None:
+    """The method name ``predict`` reserves for a recipe never fitted, if this version has one."""
+    try:
+        from rmpredict.models._hierarchical import NEW_METHOD
+    except ImportError:
+        return None
+    return str(NEW_METHOD)
+
+
+def resolve_method(name: str, known: Sequence[str], *, option: str = "--method",
+                   extra: Sequence[str] = ()) -> str:
+    """``name`` if it is ``"all"``, a method the model knows or one of ``extra``; else an error
+    that lists the known names and the nearest match (difflib).
 
     Examples
     --------
@@ -288,14 +299,16 @@ def resolve_method(name: str, known: Sequence[str], *, option: str = "--method")
 'bradley_terry', 'regression' (or 'all'); did you mean 'regression'?
     """
     known = [str(m) for m in known]
-    if name == "all" or name in known:
+    extra = [str(m) for m in extra if m]
+    if name == "all" or name in known or name in extra:
         return name
-    lookup = {m.lower().strip(): m for m in known}
+    lookup = {m.lower().strip(): m for m in [*known, *extra]}
     close = difflib.get_close_matches(str(name).lower().strip(), list(lookup), n=1, cutoff=0.5)
     hint = f"; did you mean {lookup[close[0]]!r}?" if close else "."
+    also = "".join(f", {m!r} (a recipe not fitted)" for m in extra)
     raise InvalidParameterError(
         f"unknown {option} {name!r}: the model knows {', '.join(map(repr, known))} "
-        f"(or 'all'){hint}")
+        f"(or 'all'{also}){hint}")
 
 
 # -- the per-row flags ---------------------------------------------------------------------

@@ -186,3 +186,12 @@ def test_model_identity_matches_bundled_release_by_sha256():
     name, digest, found = model_identity(object(), path)
     assert name == release.full_name and digest == release.sha256
     assert found.card_path.exists()
+
+
+def test_resolve_method_accepts_the_reserved_new_recipe_name():
+    known = ("bradley_terry", "regression")
+    assert resolve_method("new", known, extra=("new",)) == "new"
+    with pytest.raises(InvalidParameterError, match=r"'new' \(a recipe not fitted\)"):
+        resolve_method("nwe", known, extra=("new",))
+    with pytest.raises(InvalidParameterError):
+        resolve_method("new", known)
