@@ -10,11 +10,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rmpredict.datasets._schema import CATEGORIES, TARGETS
-from rmpredict.evaluation import _metrics as M
-from rmpredict.exceptions import DataValidationError, InvalidParameterError
-from rmpredict.models._base import BaseRMPredictor, as_results_frame, mark_validated
-from rmpredict.models._prediction import validate_ci_prob
+from rmpredict.datasets import CATEGORIES, TARGETS
+from rmpredict.evaluation import _metrics as metrics
+from rmpredict.evaluation._folds import group_folds
+from rmpredict.exceptions import InvalidParameterError
+from rmpredict.models import (
+    BaseRMPredictor,
+    as_results_frame,
+    mark_validated,
+    validate_ci_prob,
+)
 
 __all__ = ["EvaluationResult", "leave_one_publisher_out", "PROTOCOL", "METRIC_KEYS"]
 
@@ -63,6 +68,9 @@ class EvaluationResult:
         MCMC diagnostics of every fold's fit for predictors that sample (fold, publisher,
         predictor, max r-hat, min ESS, divergences, problems), so sampling trouble in any fold
         is recorded with the metrics.
+    stacking : list of dict
+        Per fold and stacked predictor, the stacking weights ``{method: {structure: w}}``
+        estimated inside that fold's training rows.
     """
 
     predictions: pd.DataFrame
@@ -72,6 +80,7 @@ class EvaluationResult:
     provenance: dict[str, Any] = field(default_factory=dict)
     protocol: str = PROTOCOL
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    stacking: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def predictors(self) -> list[str]:
@@ -126,8 +135,24 @@ class EvaluationResult:
                 if k > len(g):
                     break
                 rows.append({"predictor": pred, "method": method, "k": k,
-                             "coverage": M.coverage_at_k(g["observed"], g["mean"], k)})
+                             "coverage": metrics.coverage_at_k(g["observed"], g["mean"], k)})
         return pd.DataFrame(rows, columns=["predictor", "method", "k", "coverage"])
+
+    def stacking_summary(self) -> dict[str, Any]:
+        """Stacking weights per predictor and method: the mean over folds and every fold's."""
+        out: dict[str, Any] = {}
+        for rec in self.stacking:
+            pred = out.setdefault(rec["predictor"], {})
+            for method, weights in rec["weights"].items():
+                entry = pred.setdefault(method, {"mean": {}, "per_fold": []})
+                entry["per_fold"].append({"publisher": rec["publisher"],
+                                          **{s: round(w, 4) for s, w in weights.items()}})
+        for pred in out.values():
+            for entry in pred.values():
+                names = [k for k in entry["per_fold"][0] if k != "publisher"]
+                entry["mean"] = {s: round(float(np.mean([f[s] for f in entry["per_fold"]])), 4)
+                                 for s in names}
+        return out
 
     def to_json(self) -> dict[str, Any]:
         """The ``metrics.json`` document (MAE, RMSE and CRPS in points; see ``units``)."""
@@ -147,6 +172,7 @@ class EvaluationResult:
             "folds": self.folds.to_dict("records"),
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
             "sampling_diagnostics": self.diagnostics,
+            "stacking": self.stacking_summary(),
             "provenance": self.provenance,
         }
 
@@ -161,8 +187,9 @@ def _cell_metrics(g: pd.DataFrame) -> dict[str, Any]:
     y, m = g["observed"].to_numpy(float), g["mean"].to_numpy(float)
     ok = np.isfinite(y) & np.isfinite(m)
     y, m = y[ok], m[ok]
-    return {"mae": M.mae(y, m), "rmse": M.rmse(y, m), "spearman": M.spearman(y, m),
-            "coverage_at_k": M.mean_coverage_at_k(y, m),
+    return {"mae": metrics.mae(y, m), "rmse": metrics.rmse(y, m),
+            "spearman": metrics.spearman(y, m),
+            "coverage_at_k": metrics.mean_coverage_at_k(y, m),
             "interval_coverage_50": _nanmean(g["in_50"]),
             "interval_coverage_90": _nanmean(g["in_90"]),
             "crps": _nanmean(g["crps"]), "n": int(ok.sum())}
@@ -181,25 +208,6 @@ def _json_record(rec: dict[str, Any]) -> dict[str, Any]:
             continue
         out[key] = round(value * 100.0 if key in POINT_METRICS else value, 6)
     return out
-
-
-def _publishers(frame: pd.DataFrame) -> list[str]:
-    if "publisher" not in frame.columns:
-        raise DataValidationError(
-            ["column 'publisher' is missing; leave-one-publisher-out needs the publisher "
-             "(organisation) of every model — add a 'publisher' column"])
-    missing = frame["publisher"].isna()
-    if missing.any():
-        models = frame.loc[missing, "model"].unique().tolist()[:5]
-        raise DataValidationError(
-            [f"column 'publisher' is empty for model(s) {models}; fill in the organisation "
-             "that released each model"])
-    pubs = sorted(frame["publisher"].astype(str).unique())
-    if len(pubs) < 2:
-        raise DataValidationError(
-            [f"column 'publisher' has {len(pubs)} distinct value(s); leave-one-publisher-out "
-             "needs at least 2 publishers"])
-    return pubs
 
 
 def _check_predictors(predictors: Any) -> dict[str, BaseRMPredictor]:
@@ -255,10 +263,10 @@ def leave_one_publisher_out(predictors: dict[str, BaseRMPredictor], results: Any
 
     predictors = _check_predictors(predictors)
     ci_prob = validate_ci_prob(ci_prob, "leave_one_publisher_out")
-    frame = results if isinstance(results, pd.DataFrame) and results.attrs.get(
-        "rmpredict_validated") else as_results_frame(results)
+    frame = as_results_frame(results)  # returns a still-validated frame unchanged
     frame = frame.reset_index(drop=True)
-    pubs = _publishers(frame)
+    folds = list(group_folds(frame, "publisher"))
+    pubs = [f.group for f in folds]
     from rmpredict._progress import progress_enabled
 
     show = progress_enabled(progress)
@@ -266,39 +274,40 @@ def leave_one_publisher_out(predictors: dict[str, BaseRMPredictor], results: Any
     pieces: list[pd.DataFrame] = []
     fold_rows = []
     diagnostics: list[dict[str, Any]] = []
+    stacking: list[dict[str, Any]] = []
     timings = dict.fromkeys(predictors, 0.0)
     from tqdm import tqdm
 
-    bar = tqdm(total=len(pubs) * len(predictors), disable=not show, desc="LOPO", unit="fit",
+    bar = tqdm(total=len(folds) * len(predictors), disable=not show, desc="LOPO", unit="fit",
                file=sys.stderr)
     try:
-        for fold, pub in enumerate(pubs):
-            held = (frame["publisher"].astype(str) == pub).to_numpy()
-            train, test = mark_validated(frame[~held]), frame[held]
-            fold_rows.append({"fold": fold, "publisher": pub,
+        for fold in folds:
+            pub, test = fold.group, fold.test
+            fold_rows.append({"fold": fold.fold, "publisher": pub,
                               "n_models": int(test["model"].nunique()),
                               "n_rows": int(len(test))})
-            candidates = mark_validated(
-                test.drop(columns=[c for c in TARGETS if c in test.columns])
-                .drop_duplicates("model").reset_index(drop=True))
+            candidates = mark_validated(fold.candidates)
+            train = mark_validated(fold.train)
             for name, est in predictors.items():
                 bar.set_postfix_str(f"{pub}: {name}")
                 t0 = time.perf_counter()
-                if _supports_holdout(est):
-                    # Same table every fold, held-out rows weighted 0: one compiled graph.
-                    fitted = clone(est).fit(mark_validated(frame), holdout=held)
-                else:
-                    fitted = clone(est).fit(train)
+                # Fitted on the training rows only: every choice (scaling, vocabularies,
+                # stacking weights) is made without the held-out publisher.
+                fitted = clone(est).fit(train)
                 diag = getattr(fitted, "diagnostics_", None)
                 if diag:
                     diagnostics.append({
-                        "fold": fold, "publisher": pub, "predictor": name,
+                        "fold": fold.fold, "publisher": pub, "predictor": name,
                         **{k: diag.get(k) for k in ("max_rhat", "min_ess_bulk", "min_ess_tail",
                                                     "divergences", "ok", "problems")}})
+                weights = getattr(fitted, "stacking_weights_", None)
+                if weights:
+                    stacking.append({"fold": fold.fold, "publisher": pub, "predictor": name,
+                                     "weights": weights})
                 piece = _predict_fold(fitted, candidates, test, ci_prob)
                 timings[name] += time.perf_counter() - t0
                 piece.insert(0, "publisher", pub)
-                piece.insert(0, "fold", fold)
+                piece.insert(0, "fold", fold.fold)
                 piece.insert(0, "predictor", name)
                 pieces.append(piece)
                 bar.update(1)
@@ -321,13 +330,7 @@ def leave_one_publisher_out(predictors: dict[str, BaseRMPredictor], results: Any
         libraries=library_versions())
     return EvaluationResult(predictions=predictions, folds=pd.DataFrame(fold_rows),
                             ci_prob=ci_prob, timings=timings, provenance=prov,
-                            diagnostics=diagnostics)
-
-
-def _supports_holdout(est: BaseRMPredictor) -> bool:
-    import inspect
-
-    return "holdout" in inspect.signature(est.fit).parameters
+                            diagnostics=diagnostics, stacking=stacking)
 
 
 def _predict_fold(fitted: BaseRMPredictor, candidates: pd.DataFrame, test: pd.DataFrame,
@@ -354,7 +357,7 @@ def _predict_fold(fitted: BaseRMPredictor, candidates: pd.DataFrame, test: pd.Da
         for level, hits in ((0.5, in50), (0.9, in90)):
             lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
             hits[:] = ((lo <= y) & (y <= hi)).astype(float)
-        crps = M.crps_draws(draws, y)
+        crps = metrics.crps_draws(draws, y)
         pit = np.mean(draws <= y[None], axis=0)
     elif res.has_intervals:
         for level, hits in ((0.5, in50), (0.9, in90)):
@@ -367,7 +370,7 @@ def _predict_fold(fitted: BaseRMPredictor, candidates: pd.DataFrame, test: pd.Da
             hits[ok] = ((lo <= y) & (y <= hi))[ok].astype(float)
     if res.draws is None and np.isfinite(sd).any():
         ok = np.isfinite(sd) & (sd > 0)
-        crps[ok] = M.crps_gaussian(mean[ok], sd[ok], y[ok])
+        crps[ok] = metrics.crps_gaussian(mean[ok], sd[ok], y[ok])
         pit[ok] = stats.norm.cdf((y[ok] - mean[ok]) / sd[ok])
     missing = ~np.isfinite(y)  # a partial user table: no observation, no metric
     for arr in (in50, in90, crps, pit):

@@ -81,6 +81,22 @@ def render_markdown(evaluation: EvaluationResult) -> str:
     for rec in evaluation.folds.to_dict("records"):
         lines.append(f"| {rec['fold']} | {rec['publisher']} | {rec['n_models']} | "
                      f"{rec['n_rows']} |")
+    stacking = evaluation.stacking_summary()
+    if stacking:
+        lines += ["", "## Stacking weights (estimated inside each fold's training rows)", "",
+                  "An inner leave-one-publisher-out over the training publishers chose them; "
+                  "the held-out publisher took no part.", ""]
+        for pred, methods in stacking.items():
+            for method, entry in methods.items():
+                names = list(entry["mean"])
+                lines += [f"**{pred}, {method}** — mean over folds: " + ", ".join(
+                    f"{n} {entry['mean'][n]:.2f}" for n in names), "",
+                          "| held-out publisher | " + " | ".join(names) + " |",
+                          "|---|" + "---|" * len(names)]
+                for fold in entry["per_fold"]:
+                    lines.append(f"| {fold['publisher']} | "
+                                 + " | ".join(f"{fold[n]:.2f}" for n in names) + " |")
+                lines.append("")
     if evaluation.diagnostics:
         lines += ["", "## Sampling diagnostics per fold", "",
                   "| fold | publisher | predictor | max r-hat | min bulk / tail ESS | "

@@ -21,13 +21,14 @@ from rmpredict.models._base import (
     as_results_frame,
     mark_validated,
 )
-from rmpredict.models._hierarchical import HierarchicalRMPredictor
+from rmpredict.models._hierarchical import NEW_METHOD, HierarchicalRMPredictor
 from rmpredict.models._prediction import PredictionResult, validate_ci_prob
 
 _BASELINES = ("BestSingleBenchmark", "ElasticNetBaseline", "MeanBaseline", "OLSBaseline",
               "RidgeBaseline")
 
-__all__ = ["BaseRMPredictor", "HierarchicalRMPredictor", "PredictionResult", "as_candidates_frame",
+__all__ = ["NEW_METHOD", "BaseRMPredictor", "HierarchicalRMPredictor", "PredictionResult",
+           "as_candidates_frame",
            "as_results_frame", "fit_data_frame", "mark_validated", "validate_ci_prob",
            *_BASELINES]
 

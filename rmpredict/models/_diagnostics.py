@@ -10,7 +10,7 @@ import numpy as np
 from rmpredict.exceptions import ConvergenceWarning
 from rmpredict.models._backend import import_arviz
 
-__all__ = ["RHAT_MAX", "ESS_MIN", "check_diagnostics"]
+__all__ = ["RHAT_MAX", "ESS_MIN", "check_diagnostics", "combine_diagnostics"]
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -82,3 +82,27 @@ def check_diagnostics(idata: Any, var_names: list[str] | None = None, *,
             "(--draws/--tune), more chains, or a higher target_accept; predictions may be "
             "unreliable.", ConvergenceWarning, stacklevel=3)
     return report
+
+
+def combine_diagnostics(reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Worst case over the structures of a stack, with each structure's report kept."""
+    vals = list(reports.values())
+
+    def pick(key: str, fn) -> float:
+        xs = [float(r[key]) for r in vals if r.get(key) is not None
+              and np.isfinite(float(r[key]))]
+        return float(fn(xs)) if xs else float("nan")
+
+    problems = [f"{name}: {p}" for name, r in reports.items() for p in r.get("problems", [])]
+    out: dict[str, Any] = {
+        "max_rhat": pick("max_rhat", max), "min_ess_bulk": pick("min_ess_bulk", min),
+        "min_ess_tail": pick("min_ess_tail", min),
+        "divergences": int(sum(int(r.get("divergences", 0)) for r in vals)),
+        "n_chains": vals[0].get("n_chains"), "n_draws": vals[0].get("n_draws"),
+        "rhat_max_allowed": RHAT_MAX, "ess_min_required": ESS_MIN,
+        "problems": problems, "ok": not problems,
+        "compile_seconds": round(sum(float(r.get("compile_seconds", 0)) for r in vals), 3),
+        "sample_seconds": round(sum(float(r.get("sample_seconds", 0)) for r in vals), 3),
+        "sampler": vals[0].get("sampler"), "structures": reports,
+    }
+    return out

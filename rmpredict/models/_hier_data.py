@@ -1,4 +1,14 @@
-"""Encoding tables into the arrays of the hierarchical model (training and prediction)."""
+"""Encoding tables into the arrays of the hierarchical model (v2), learned inside a fold.
+
+Everything learned from rows — method and publisher vocabularies, the standardisation of log
+parameters, log tokens and data-distribution features, the training range used to flag
+extrapolation — is computed from the *training* rows only (:func:`build_encoding`), so a fit on
+``df`` with ``holdout=h`` is the same computation as a fit on ``df[~h]``.
+
+Arrays are padded to size buckets (:func:`bucket`): padded rows carry zero likelihood weight
+and padded models belong to a padding publisher. Folds of one cross-validation then share
+array shapes, hence one compiled graph, and a fit's numbers do not depend on how it was called.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rmpredict.datasets._schema import CATEGORIES
+from rmpredict.datasets import CATEGORIES
 from rmpredict.features._design import datadist_columns
 from rmpredict.features._factors import BenchmarkFactorModel
 
-__all__ = ["STAGE_DUMMIES", "ACC_CLIP", "Encoding", "ModelFeatures", "TrainingArrays",
-           "build_encoding", "model_features", "training_arrays", "logit"]
+__all__ = ["STAGE_DUMMIES", "ACC_CLIP", "PROMPTS_PER_CATEGORY", "STRUCTURES", "Encoding",
+           "ModelFeatures", "TrainingArrays", "build_encoding", "model_features",
+           "training_arrays", "logit", "bucket", "measurement_sd", "structure_mask"]
 
 STAGE_DUMMIES: tuple[str, ...] = ("base", "sft", "dpo", "rlvr")
 """Post-training stages with their own coefficient; ``instruct`` is the reference level."""
@@ -21,10 +32,50 @@ STAGE_DUMMIES: tuple[str, ...] = ("base", "sft", "dpo", "rlvr")
 ACC_CLIP = 0.005
 """Accuracies are clipped to [ACC_CLIP, 1 - ACC_CLIP] before the logit (0 and 1 have no logit)."""
 
+PROMPTS_PER_CATEGORY: dict[str, float] = {
+    "chat": 358.0, "chat_hard": 456.0, "safety": 740.0,
+    # math-prm (447 prompts) and the five code subsets (984) weigh equally in the section
+    # score, so the effective binomial size is 1 / (0.25/447 + 0.25/984).
+    "reasoning": 1229.0,
+}
+"""Prompts behind each RewardBench v1 section score (Lambert et al. 2024, Table 1): the
+measurement layer's binomial sample sizes."""
+
+MIN_MODELS = 16
+MIN_PUBLISHERS = 16
+"""Smallest padded sizes. Padding costs sampling time (a 64-model graph sampled the bundled
+folds ~50% slower than a 32-model one), compiling a new size costs 30-110 s once per process."""
+
+STRUCTURES: tuple[str, ...] = ("full", "capability", "intercept")
+"""Candidate structures combined by stacking (see :func:`structure_mask`)."""
+
 
 def logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, ACC_CLIP, 1.0 - ACC_CLIP)
     return np.log(p) - np.log1p(-p)
+
+
+def bucket(n: int, minimum: int = 16) -> int:
+    """Smallest power of two ``>= max(n, minimum)``.
+
+    Coarse on purpose: each distinct size is one more graph compilation (tens of seconds),
+    and the folds of a cross-validation then share one or two sizes. Padded entries are
+    independent standard-normal latents, cheap for the sampler.
+    """
+    size = int(minimum)
+    while size < n:
+        size *= 2
+    return size
+
+
+def measurement_sd(acc: np.ndarray) -> np.ndarray:
+    """Binomial sampling SD of category accuracies on the logit scale (delta method).
+
+    ``acc`` has the categories on its last axis; ``sd = 1 / sqrt(n_c p (1 - p))``.
+    """
+    p = np.clip(acc, ACC_CLIP, 1.0 - ACC_CLIP)
+    n = np.array([PROMPTS_PER_CATEGORY[c] for c in CATEGORIES], dtype=float)
+    return 1.0 / np.sqrt(n * p * (1.0 - p))
 
 
 def _publisher_key(frame: pd.DataFrame) -> pd.Series:
@@ -37,7 +88,12 @@ def _publisher_key(frame: pd.DataFrame) -> pd.Series:
 
 @dataclass
 class Encoding:
-    """Vocabulary and scaling learned at fit time (JSON-serialisable)."""
+    """Vocabulary and scaling learned from the training rows (JSON-serialisable).
+
+    Feature layout (``feature_names``): ``K`` capability factors, log parameters, log tokens,
+    stage dummies, data-distribution features, then the within-publisher deviations of the
+    capability block (factors and log parameters) — the Mundlak terms.
+    """
 
     methods: list[str]
     publishers: list[str]
@@ -51,12 +107,26 @@ class Encoding:
     dd_scale: list[float] = field(default_factory=list)
     train_min: list[float] = field(default_factory=list)
     train_max: list[float] = field(default_factory=list)
+    stage_support: dict[str, int] = field(default_factory=dict)
 
     @property
-    def feature_names(self) -> list[str]:
+    def aux_names(self) -> list[str]:
+        """Features imputed by the joint feature model when missing."""
+        return ["log_params", "log_tokens", *self.datadist]
+
+    @property
+    def capability_names(self) -> list[str]:
+        return [*(f"factor_{i + 1}" for i in range(self.n_factors)), "log_params"]
+
+    @property
+    def base_feature_names(self) -> list[str]:
         return ([f"factor_{i + 1}" for i in range(self.n_factors)]
                 + ["log_params", "log_tokens"] + [f"stage_{s}" for s in STAGE_DUMMIES]
                 + list(self.datadist))
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [*self.base_feature_names, *(f"within_{n}" for n in self.capability_names)]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,24 +136,42 @@ class Encoding:
         return cls(**state)
 
 
+def structure_mask(enc: Encoding, structure: str) -> np.ndarray:
+    """0/1 mask over ``enc.feature_names`` selecting the features a structure uses.
+
+    ``full``: every feature with within-publisher (Mundlak) deviations; ``capability``:
+    factors and log parameters with their deviations; ``intercept``: none (intercepts,
+    publisher and run effects only: the Bayesian version of "predict the mean").
+    """
+    names = enc.feature_names
+    if structure == "full":
+        return np.ones(len(names))
+    if structure == "capability":
+        keep = set(enc.capability_names) | {f"within_{n}" for n in enc.capability_names}
+        return np.array([1.0 if n in keep else 0.0 for n in names])
+    if structure == "intercept":
+        return np.zeros(len(names))
+    raise ValueError(f"unknown structure {structure!r}; expected one of {STRUCTURES}")
+
+
 @dataclass
 class ModelFeatures:
-    """Per-model features; NaN marks a value to be imputed inside the model."""
+    """Per-model features; NaN marks a value the joint feature model imputes."""
 
     models: list[str]
     factor_mean: np.ndarray  # (n, K)
     factor_chol: np.ndarray  # (n, K, K)
     n_benchmarks: np.ndarray  # (n,)
-    lp: np.ndarray  # (n,) standardised log params, NaN if missing
-    lt: np.ndarray  # (n,) standardised log tokens, NaN if missing
+    aux: np.ndarray  # (n, A) standardised log params, log tokens, datadist; NaN if missing
     stage: np.ndarray  # (n, len(STAGE_DUMMIES)) 0/1
-    dd: np.ndarray  # (n, D) standardised data-distribution features, NaN if missing
     publisher: list[str]
     stage_missing: np.ndarray  # (n,) bool: stage unknown, taken as instruct
+    stage_label: list[str] = field(default_factory=list)
 
     def observed_matrix(self) -> np.ndarray:
-        """Feature matrix with factor means and NaN for missing scalars (for range checks)."""
-        return np.column_stack([self.factor_mean, self.lp, self.lt, self.stage, self.dd])
+        """Base features with factor means and NaN for missing values (for range checks)."""
+        a = self.aux
+        return np.column_stack([self.factor_mean, a[:, :2], self.stage, a[:, 2:]])
 
 
 def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -97,28 +185,29 @@ def _unique_models(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop_duplicates("model", keep="first").reset_index(drop=True)
 
 
-def build_encoding(frame: pd.DataFrame, weights: np.ndarray, n_factors: int) -> Encoding:
-    """Learn vocabularies and feature scaling from a validated results frame."""
-    models = _unique_models(frame)
+def _center_scale(v: np.ndarray) -> tuple[float, float]:
+    v = v[np.isfinite(v)]
+    if len(v) < 2 or np.std(v) == 0:
+        return (float(v.mean()) if len(v) else 0.0), 1.0
+    return float(v.mean()), float(v.std())
+
+
+def build_encoding(train: pd.DataFrame, n_factors: int) -> Encoding:
+    """Learn vocabularies and feature scaling from the training rows only."""
+    models = _unique_models(train)
     pub = _publisher_key(models)
     lp, lt = np.log(_numeric(models, "params_b")), np.log(_numeric(models, "pretrain_tokens_t"))
-    dd_cols = [c for c in datadist_columns(frame) if frame.loc[weights > 0, c].notna().sum() >= 3]
-    dd = models[dd_cols].to_numpy(dtype=float) if dd_cols else np.zeros((len(models), 0))
-
-    def center_scale(v: np.ndarray) -> tuple[float, float]:
-        v = v[np.isfinite(v)]
-        if len(v) < 2 or np.std(v) == 0:
-            return (float(v.mean()) if len(v) else 0.0), 1.0
-        return float(v.mean()), float(v.std())
-
-    lpc, lps = center_scale(lp)
-    ltc, lts = center_scale(lt)
-    ddcs = [center_scale(dd[:, j]) for j in range(dd.shape[1])]
+    dd_cols = [c for c in datadist_columns(train) if train[c].notna().sum() >= 3]
+    ddcs = [_center_scale(_numeric(models, c)) for c in dd_cols]
+    (lpc, lps), (ltc, lts) = _center_scale(lp), _center_scale(lt)
+    stage = models["post_training"].fillna("instruct") if "post_training" in models else \
+        pd.Series("instruct", index=models.index)
+    support = {s: int((stage == s).sum()) for s in ("instruct", *STAGE_DUMMIES)}
     return Encoding(
-        methods=sorted(frame["method"].unique()), publishers=sorted(set(pub)),
+        methods=sorted(train["method"].unique()), publishers=sorted(set(pub)),
         n_factors=int(n_factors), datadist=dd_cols,
         lp_center=lpc, lp_scale=lps, lt_center=ltc, lt_scale=lts,
-        dd_center=[c for c, _ in ddcs], dd_scale=[s for _, s in ddcs])
+        dd_center=[c for c, _ in ddcs], dd_scale=[s for _, s in ddcs], stage_support=support)
 
 
 def model_features(frame: pd.DataFrame, enc: Encoding,
@@ -128,59 +217,97 @@ def model_features(frame: pd.DataFrame, enc: Encoding,
     mean, cov, nobs = factor_model.posterior(models)
     chol = np.linalg.cholesky(cov)
     lp, lt = np.log(_numeric(models, "params_b")), np.log(_numeric(models, "pretrain_tokens_t"))
+    aux = [(lp - enc.lp_center) / enc.lp_scale, (lt - enc.lt_center) / enc.lt_scale]
+    aux += [(_numeric(models, c) - c0) / s0
+            for c, c0, s0 in zip(enc.datadist, enc.dd_center, enc.dd_scale)]
     stage_col = models["post_training"] if "post_training" in models else \
         pd.Series(None, index=models.index)
     stage_missing = stage_col.isna().to_numpy()
     stage = np.column_stack([(stage_col == s).to_numpy(dtype=float) for s in STAGE_DUMMIES])
-    dd = np.column_stack([
-        (pd.to_numeric(models[c], errors="coerce").to_numpy(dtype=float) - c0) / s0
-        if c in models else np.full(len(models), np.nan)
-        for c, c0, s0 in zip(enc.datadist, enc.dd_center, enc.dd_scale)
-    ]) if enc.datadist else np.zeros((len(models), 0))
-    pub = _publisher_key(models)
     return ModelFeatures(
         models=list(models["model"]), factor_mean=mean, factor_chol=chol, n_benchmarks=nobs,
-        lp=(lp - enc.lp_center) / enc.lp_scale, lt=(lt - enc.lt_center) / enc.lt_scale,
-        stage=stage, dd=dd, publisher=list(pub),
-        stage_missing=stage_missing)
+        aux=np.column_stack(aux), stage=stage, publisher=list(_publisher_key(models)),
+        stage_missing=stage_missing,
+        stage_label=[str(s) if isinstance(s, str) else "instruct" for s in stage_col])
 
 
 @dataclass
 class TrainingArrays:
-    """Everything the PyMC graph reads through ``pm.Data`` containers."""
+    """Everything the PyMC graph reads through ``pm.Data`` containers (padded to buckets)."""
 
     feats: ModelFeatures
-    row_model: np.ndarray
-    row_method: np.ndarray
-    y: np.ndarray  # (n_rows, 4) logit accuracies
-    weight: np.ndarray  # (n_rows,) 1 = fitted, 0 = held out
-    model_pub: np.ndarray
-    lp_missing: np.ndarray  # indices of models without log params
-    lt_missing: np.ndarray
-    dd_missing: np.ndarray  # (n_missing, 2): model index, column index
+    n_models: int  # real models (the first rows of every per-model array)
+    rows: np.ndarray  # grid position of each training row, in the order of the table
+    data: dict[str, np.ndarray]
 
     def signature(self) -> tuple:
-        """Shapes that define the compiled graph (data of equal signature reuses it)."""
-        return (len(self.feats.models), self.feats.factor_mean.shape[1], len(self.row_model),
-                int(self.row_method.max()) + 1, int(self.model_pub.max()) + 1,
-                len(self.lp_missing), len(self.lt_missing),
-                self.feats.dd.shape[1], len(self.dd_missing))
+        """Shapes that define the compiled graph (data of equal signature reuse it)."""
+        return tuple(sorted((k, v.shape) for k, v in self.data.items()))
 
 
-def training_arrays(frame: pd.DataFrame, weights: np.ndarray, enc: Encoding,
-                    factor_model: BenchmarkFactorModel) -> TrainingArrays:
-    """Arrays for fitting: rows are (model, method) pairs of ``frame``."""
-    feats = model_features(frame, enc, factor_model)
+def _onehot(index: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros((len(index), size))
+    out[np.arange(len(index)), index] = 1.0
+    return out
+
+
+def training_arrays(train: pd.DataFrame, enc: Encoding, factor_model: BenchmarkFactorModel,
+                    structure: str = "full") -> TrainingArrays:
+    """Padded arrays for fitting ``structure`` on the training rows ``train``.
+
+    Gathers are written as products with one-hot matrices: numba compiles dense dot products
+    far faster than advanced indexing and its gradient. Arrays are C-contiguous (numba warns
+    about, and slows down on, strided operands).
+    """
+    feats = model_features(train, enc, factor_model)
+    n_m, n_methods = len(feats.models), len(enc.methods)
+    n_pub = len(enc.publishers)
+    m_pad, p_pad = bucket(n_m, MIN_MODELS), bucket(n_pub + 1, MIN_PUBLISHERS)
+    k = feats.factor_mean.shape[1]
+    # Rows are the dense (model, method) grid, so their number follows the model bucket; the
+    # pairs not observed (and the padding) carry zero weight.
+    r_pad = m_pad * n_methods
     pos = {m: i for i, m in enumerate(feats.models)}
-    row_model = frame["model"].map(pos).to_numpy(dtype=np.int64)
-    row_method = frame["method"].map({m: i for i, m in enumerate(enc.methods)}).to_numpy(
-        dtype=np.int64)
-    y = logit(frame[list(CATEGORIES)].to_numpy(dtype=float))
+    mpos = {m: i for i, m in enumerate(enc.methods)}
+    row_model = np.repeat(np.arange(m_pad), n_methods)
+    row_method = np.tile(np.arange(n_methods), m_pad)
+    at = (train["model"].map(pos).to_numpy(dtype=np.int64) * n_methods
+          + train["method"].map(mpos).to_numpy(dtype=np.int64))
+    acc = train[list(CATEGORIES)].to_numpy(dtype=float)
+    y = np.zeros((r_pad, 4))
+    y[at] = logit(acc)
+    meas = np.ones((r_pad, 4))
+    meas[at] = measurement_sd(acc)
+    weight = np.zeros(r_pad)
+    weight[at] = 1.0
+
     pubs = {p: i for i, p in enumerate(enc.publishers)}
-    dd_missing = np.argwhere(np.isnan(feats.dd)) if feats.dd.size else np.zeros((0, 2), int)
-    return TrainingArrays(
-        feats=feats, row_model=row_model, row_method=row_method, y=y,
-        weight=np.asarray(weights, dtype=float),
-        model_pub=np.array([pubs[p] for p in feats.publisher], dtype=np.int64),
-        lp_missing=np.flatnonzero(np.isnan(feats.lp)), lt_missing=np.flatnonzero(
-            np.isnan(feats.lt)), dd_missing=dd_missing.astype(np.int64))
+    model_pub = np.full(m_pad, p_pad - 1, dtype=np.int64)  # the padding publisher
+    model_pub[:n_m] = [pubs[p] for p in feats.publisher]
+    model_real = np.zeros(m_pad)
+    model_real[:n_m] = 1.0
+    pub_oh = _onehot(model_pub, p_pad) * model_real[:, None]
+    counts = pub_oh.sum(0)
+    # Row p averages the capability block over publisher p's training models.
+    pub_avg = (pub_oh / np.where(counts > 0, counts, 1.0)).T
+
+    def pad_models(a: np.ndarray, fill: float) -> np.ndarray:
+        out = np.full((m_pad, *a.shape[1:]), fill, dtype=float)
+        out[:n_m] = a
+        return out
+
+    aux = pad_models(feats.aux, np.nan)
+    aux_mask = np.isfinite(aux).astype(float) * model_real[:, None]
+    chol = pad_models(feats.factor_chol, 0.0)
+    chol[n_m:] = np.eye(k)
+    data = {
+        "factor_mean": pad_models(feats.factor_mean, 0.0), "factor_chol": chol,
+        "aux_obs": np.nan_to_num(aux), "aux_mask": aux_mask,
+        "stage": pad_models(feats.stage, 0.0),
+        "y": y, "meas_sd": meas, "weight": weight,
+        "row_model_oh": _onehot(row_model, m_pad), "row_method_oh": _onehot(row_method, n_methods),
+        "model_pub_oh": _onehot(model_pub, p_pad), "pub_avg": pub_avg,
+        "feature_mask": structure_mask(enc, structure),
+    }
+    data = {key: np.ascontiguousarray(v, dtype=float) for key, v in data.items()}
+    return TrainingArrays(feats=feats, n_models=n_m, rows=at, data=data)

@@ -1,56 +1,50 @@
-"""The PyMC graph of the hierarchical RewardBench predictor.
+"""The PyMC graph of the hierarchical RewardBench predictor (model version 2).
 
 Notation (all on the logit scale of accuracy): row ``i`` is a (model ``m``, method ``r``) pair,
-``c`` a RewardBench category, ``x_m`` the model's standardised features (latent capability
-factors, log parameters, log tokens, post-training stage dummies, data-distribution features).
+``c`` a RewardBench category, ``p`` the model's publisher and ``x_m`` its standardised features.
 
-    logit(acc[i, c]) ~ Normal(eta[i, c], sigma[r, c])
-    eta[i, c] = alpha[r, c] + x_m . beta[r, c, :] + u[p, r, c] + w[i]
+    logit(acc[i, c]) ~ Normal(eta[i, c], sqrt(sigma[r, c]^2 + meas[i, c]^2))
+    eta[i, c] = alpha[r, c] + (mask * x_m) . beta[r, c, :] + u[p, r, c] + w[i]
 
-    beta[r, c, j] = b[r, j] + tau_category * z2[r, c, j],  b[r, j] ~ Normal(theta[j], tau_method)
-    theta[j] ~ Normal(0, prior "slope_scale")
+``meas`` is the binomial sampling SD of the observed accuracy (known number of prompts per
+category; see :func:`~rmpredict.models._hier_data.measurement_sd`), ``sigma`` the remaining
+between-run noise. ``x_m`` holds the capability factors, log parameters, log tokens, stage
+dummies, data-distribution features and the within-publisher deviations of the capability
+block (Mundlak terms): with ``x = between + within`` the base slopes act between publishers and
+``beta + beta_within`` within them, so slopes learned on one publisher's size ladder do not
+have to carry over to a new publisher. ``mask`` (data) switches feature groups off: the
+stacked structures (full, capability, intercept-only) are one compiled graph.
+
+    beta[r, c, j] = b[r, j] + tau_category * z[r, c, j],  b[r, j] = theta[j] + tau_method z'[r, j]
+    theta[j] ~ Normal(0, slope_scale)  (within terms: Normal(0, within_slope_scale))
     alpha[r, c] ~ Normal(a[c], tau_alpha)
-    log sigma[r, c] = l[c] + tau_sigma * z4[r, c]
+    log sigma[r, c] = l[c] + tau_noise * z[r, c]
     u[p, r, c] ~ N(0, s_pub[r]), w[i] ~ N(0, s_run[r])
 
-Publisher effects are per method and category: a publisher's data and recipes shift
-categories differently, and the two RM recipes respond differently to a base model (the study:
-regression RMs depend less on base quality). With one publisher effect shared by both methods,
-between-publisher differences seen only under Bradley-Terry would leak into the slopes.
-
-The run effect ``w`` of one reward model (a model x method pair) is shared by its four
-categories: the study reports that Bradley-Terry training is unstable, and a failed run
-lowers every category at once; without ``w`` the four cells of a run would count as independent
-evidence and slopes would look far more certain than they are. A publisher-wide intercept and a
-family effect were tried and dropped: beside the per-category publisher effects and ``w`` they
-were not identified (8 publishers, 16 families) and stalled the sampler (r-hat > 1.01).
-Method-specific publisher effects replaced a shared per-category one after a first
-leave-one-publisher-out run; docs/model.md records this sequence honestly.
-
-Slopes are partially pooled across methods (toward ``theta``) and categories (toward the
-method's slope), and ``theta`` itself shrinks toward zero. Latent capability factors enter as
-``f_m = mean_m + chol_m z_m`` with ``z_m ~ N(0, I)``: their prior is the factor model's posterior
-given the benchmark scores the model has, so missing scores widen it. Missing log parameters,
-log tokens and data-distribution features are latent ``N(0, 1)`` on the standardised scale.
-Held-out rows stay in the graph with weight 0, so one compiled graph serves every
-cross-validation fold.
+Joint feature model: log parameters, log tokens and data-distribution features (``aux``) are
+regressed on the capability factors, ``aux[m, a] ~ Normal(c[a] + f_m . G[:, a], s_aux[a])``;
+observed values inform ``c, G, s_aux`` and missing ones are latent draws from it, so a model
+without a parameter count gets one consistent with its benchmark scores. Capability factors
+enter as ``f_m = mean_m + chol_m z_m``: the factor model's posterior given the scores the model
+has. The likelihood is an observed variable whose log density is multiplied by the row weight
+(1 for training rows, 0 for the padding of :mod:`rmpredict.models._hier_data`), so padded rows
+contribute exactly nothing and the pointwise log likelihood of every training row is stored.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
 from rmpredict.models._hier_data import TrainingArrays
 
-__all__ = ["DEFAULT_PRIORS", "build_model", "design_data", "PREDICTIVE_VARS"]
+__all__ = ["DEFAULT_PRIORS", "build_model", "PREDICTIVE_VARS"]
 
 DEFAULT_PRIORS: dict[str, float] = {
     "intercept_mean": 1.0,  # logit(0.73): a typical RewardBench category accuracy
     "intercept_sd": 1.5,
     "intercept_dev_scale": 0.5,
     "slope_scale": 0.3,
+    "within_slope_scale": 0.3,
     "method_slope_scale": 0.3,
     "category_slope_scale": 0.2,
     "publisher_scale": 0.3,
@@ -58,120 +52,105 @@ DEFAULT_PRIORS: dict[str, float] = {
     "log_noise_mean": -1.4,  # log(0.25) on the logit scale
     "log_noise_sd": 0.5,
     "noise_dev_scale": 0.2,
+    "feature_loading_scale": 1.0,
 }
 """Prior scales (logit-accuracy units; features are standardised). Documented in
 docs/model.md together with a prior-predictive check."""
 
-PREDICTIVE_VARS = ("alpha", "beta", "u_pub", "sigma", "s_pub", "s_run")
+PREDICTIVE_VARS = ("alpha", "beta", "u_pub", "sigma", "s_pub", "s_run", "aux_intercept",
+                   "aux_loading", "aux_sd", "pub_capability")
 """Posterior variables needed to predict new candidates."""
 
 
-def _onehot(index: np.ndarray, size: int) -> np.ndarray:
-    out = np.zeros((len(index), size))
-    out[np.arange(len(index)), index] = 1.0
-    return out
+def _weighted_normal_logp(value, mu, sigma, weight):
+    import pymc as pm
+
+    return weight * pm.logp(pm.Normal.dist(mu, sigma), value)
 
 
-def design_data(arrays: TrainingArrays, n_methods: int) -> dict[str, np.ndarray]:
-    """Dense data matrices of the graph.
+def build_model(arrays: TrainingArrays, priors: dict[str, float], n_within: int):
+    """Build the PyMC model; every array enters through ``pm.Data`` so it can be swapped.
 
-    Gathers are written as products with one-hot matrices: numba compiles dense dot products
-    far faster than advanced indexing and its gradient, which dominated compile time.
+    ``n_within`` is the size of the capability block (its deviations are the last
+    ``n_within`` features).
     """
-    f = arrays.feats
-    n_models = len(f.models)
-    out = {
-        "factor_mean": f.factor_mean, "factor_chol": f.factor_chol,
-        "lp_obs": np.nan_to_num(f.lp), "lt_obs": np.nan_to_num(f.lt), "stage": f.stage,
-        "y": arrays.y, "weight": arrays.weight,
-        "row_model_oh": _onehot(arrays.row_model, n_models),
-        "row_method_oh": _onehot(arrays.row_method, n_methods),
-        "model_pub_oh": _onehot(arrays.model_pub, int(arrays.model_pub.max()) + 1),
-        "lp_missing_oh": _onehot(arrays.lp_missing, n_models).T,
-        "lt_missing_oh": _onehot(arrays.lt_missing, n_models).T,
-    }
-    if f.dd.shape[1]:
-        out["dd_obs"] = np.nan_to_num(f.dd)
-        # (n_models * D, n_missing): scatter latent values into the flattened feature block.
-        flat = arrays.dd_missing[:, 0] * f.dd.shape[1] + arrays.dd_missing[:, 1]
-        out["dd_missing_oh"] = _onehot(flat, n_models * f.dd.shape[1]).T
-    # Only containers the graph uses exist (nutpie drops unused ones).
-    return {k: v for k, v in out.items() if not (k.endswith("_missing_oh") and v.shape[1] == 0)}
-
-
-def build_model(arrays: TrainingArrays, priors: dict[str, float], coords: dict[str, Any]):
-    """Build the PyMC model; every array enters through ``pm.Data`` so it can be swapped."""
     import pymc as pm
     import pytensor.tensor as pt
 
-    f = arrays.feats
-    n_models, k = f.factor_mean.shape
-    n_dd = f.dd.shape[1]
-    n_methods = len(coords["rm_method"])
-    p = priors
-    data = design_data(arrays, n_methods)
-    with pm.Model(coords=coords) as model:
-        d = {name: pm.Data(name, value) for name, value in data.items()}
-        z_f = pm.Normal("z_factor", 0.0, 1.0, shape=(n_models, k))
-        factors = d["factor_mean"] + pt.sum(d["factor_chol"] * z_f[:, None, :], axis=2)
-        lp = d["lp_obs"]
-        if "lp_missing_oh" in d:
-            lp = lp + pt.dot(d["lp_missing_oh"], pm.Normal(
-                "lp_latent", 0.0, 1.0, shape=len(arrays.lp_missing)))
-        lt = d["lt_obs"]
-        if "lt_missing_oh" in d:
-            lt = lt + pt.dot(d["lt_missing_oh"], pm.Normal(
-                "lt_latent", 0.0, 1.0, shape=len(arrays.lt_missing)))
-        cols = [factors, lp[:, None], lt[:, None], d["stage"]]
-        if n_dd:
-            dd = d["dd_obs"]
-            if "dd_missing_oh" in d:
-                fill = pt.dot(d["dd_missing_oh"], pm.Normal(
-                    "dd_latent", 0.0, 1.0, shape=len(arrays.dd_missing)))
-                dd = dd + fill.reshape((n_models, n_dd))
-            cols.append(dd)
-        x = pt.concatenate(cols, axis=1)  # (n_models, J)
+    data = arrays.data
+    n_models, k = data["factor_mean"].shape
+    n_aux = data["aux_obs"].shape[1]
+    n_methods = data["row_method_oh"].shape[1]
+    n_pub = data["model_pub_oh"].shape[1]
+    n_feat = data["feature_mask"].shape[0]
+    prior = priors
+    with pm.Model() as model:
+        dat = {name: pm.Data(name, value) for name, value in data.items()}
+        z_factor = pm.Normal("z_factor", 0.0, 1.0, shape=(n_models, k))
+        factors = dat["factor_mean"] + pt.sum(dat["factor_chol"] * z_factor[:, None, :], axis=2)
 
-        # A fixed scale: a hierarchical scale over 9 slopes seen through 2 methods mixed badly.
-        theta = pm.Normal("theta", 0.0, p["slope_scale"], dims="feature")
-        tau_m = pm.HalfNormal("tau_method", p["method_slope_scale"])
-        tau_c = pm.HalfNormal("tau_category", p["category_slope_scale"])
-        # Centred: each method's slopes are well informed by its own ~30 models.
-        b_method = pm.Normal("b_method", theta, tau_m, dims=("rm_method", "feature"))
-        z2 = pm.Normal("z_beta_category", 0, 1, dims=("rm_method", "category", "feature"))
-        beta = pm.Deterministic("beta", b_method[:, None, :] + tau_c * z2,
-                                dims=("rm_method", "category", "feature"))
+        # Joint feature model: aux features given capability.
+        aux_intercept = pm.Normal("aux_intercept", 0.0, 1.0, shape=n_aux)
+        aux_loading = pm.Normal("aux_loading", 0.0, prior["feature_loading_scale"],
+                                shape=(k, n_aux))
+        aux_sd = pm.HalfNormal("aux_sd", 1.0, shape=n_aux)
+        aux_mean = aux_intercept[None, :] + pt.dot(factors, aux_loading)
+        aux_latent = aux_mean + aux_sd[None, :] * pm.Normal("z_aux", 0.0, 1.0,
+                                                            shape=(n_models, n_aux))
+        mask = dat["aux_mask"]
+        aux = mask * dat["aux_obs"] + (1.0 - mask) * aux_latent
+        pm.Potential("feature_model", pt.sum(
+            mask * pm.logp(pm.Normal.dist(aux_mean, aux_sd[None, :]), dat["aux_obs"])))
 
-        a = pm.Normal("a", p["intercept_mean"], p["intercept_sd"], dims="category")
-        tau_a = pm.HalfNormal("tau_alpha", p["intercept_dev_scale"])
-        # Centred for the same reason: every (method, category) intercept sees ~30 rows.
-        alpha = pm.Normal("alpha", a[None, :], tau_a, dims=("rm_method", "category"))
+        base = pt.concatenate([factors, aux[:, :2], dat["stage"], aux[:, 2:]], axis=1)
+        capability = pt.concatenate([factors, aux[:, :1]], axis=1)
+        pub_capability = pm.Deterministic("pub_capability", pt.dot(dat["pub_avg"], capability))
+        within = capability - pt.dot(dat["model_pub_oh"], pub_capability)
+        x = pt.concatenate([base, within], axis=1) * dat["feature_mask"][None, :]
 
-        s_pub = pm.HalfNormal("s_pub", p["publisher_scale"], dims="rm_method")
+        slope_sd = np.concatenate([np.full(n_feat - n_within, prior["slope_scale"]),
+                                   np.full(n_within, prior["within_slope_scale"])])
+        # A fixed scale: a hierarchical scale over the slopes seen through 2 methods mixed badly.
+        theta = pm.Normal("theta", 0.0, slope_sd, shape=n_feat)
+        tau_method = pm.HalfNormal("tau_method", prior["method_slope_scale"])
+        tau_category = pm.HalfNormal("tau_category", prior["category_slope_scale"])
+        # Non-centred: a structure's switched-off slopes see no data, and a centred prior-only
+        # hierarchy is a funnel the sampler cannot cross (r-hat 1.1 on tau_method).
+        b_method = pm.Deterministic("b_method", theta[None, :] + tau_method * pm.Normal(
+            "z_b_method", 0, 1, shape=(n_methods, n_feat)))
+        z_beta = pm.Normal("z_beta_category", 0, 1, shape=(n_methods, 4, n_feat))
+        beta = pm.Deterministic("beta", b_method[:, None, :] + tau_category * z_beta)
+
+        a = pm.Normal("a", prior["intercept_mean"], prior["intercept_sd"], shape=4)
+        tau_alpha = pm.HalfNormal("tau_alpha", prior["intercept_dev_scale"])
+        alpha = pm.Normal("alpha", a[None, :], tau_alpha, shape=(n_methods, 4))
+
+        s_pub = pm.HalfNormal("s_pub", prior["publisher_scale"], shape=n_methods)
         u_pub = pm.Deterministic(
-            "u_pub", s_pub[None, :, None]
-            * pm.Normal("z_u_pub", 0, 1, dims=("publisher", "rm_method", "category")),
-            dims=("publisher", "rm_method", "category"))
-        s_run = pm.HalfNormal("s_run", p["run_scale"], dims="rm_method")
+            "u_pub", s_pub[None, :, None] * pm.Normal("z_u_pub", 0, 1,
+                                                      shape=(n_pub, n_methods, 4)))
+        s_run = pm.HalfNormal("s_run", prior["run_scale"], shape=n_methods)
 
-        l_c = pm.Normal("log_noise_category", p["log_noise_mean"], p["log_noise_sd"],
-                        dims="category")
-        tau_s = pm.HalfNormal("tau_noise", p["noise_dev_scale"])
-        z4 = pm.Normal("z_noise", 0, 1, dims=("rm_method", "category"))
-        sigma = pm.Deterministic("sigma", pt.exp(l_c[None, :] + tau_s * z4),
-                                 dims=("rm_method", "category"))
+        log_noise = pm.Normal("log_noise_category", prior["log_noise_mean"],
+                              prior["log_noise_sd"], shape=4)
+        tau_noise = pm.HalfNormal("tau_noise", prior["noise_dev_scale"])
+        z_noise = pm.Normal("z_noise", 0, 1, shape=(n_methods, 4))
+        sigma = pm.Deterministic("sigma", pt.exp(log_noise[None, :] + tau_noise * z_noise))
 
-        rr, rm = d["row_method_oh"], d["row_model_oh"]
-        x_rows = pt.dot(rm, x)  # (n_rows, J)
-        beta_rows = pt.dot(rr, beta.reshape((n_methods, -1))).reshape((-1, 4, x.shape[1]))
-        pub_rows = pt.dot(rm, d["model_pub_oh"])  # (n_rows, P) one-hot
-        u_rows = pt.dot(pub_rows, u_pub.reshape((u_pub.shape[0], -1))).reshape(
-            (-1, n_methods, 4))
-        u_rows = pt.sum(u_rows * rr[:, :, None], axis=1)  # (n_rows, 4): own method's effect
-        w = pt.dot(rr, s_run) * pm.Normal("z_run", 0, 1, shape=len(arrays.row_model))
-        eta = (pt.dot(rr, alpha) + pt.sum(x_rows[:, None, :] * beta_rows, axis=2)
-               + u_rows + w[:, None])
-        logp = pm.logp(pm.Normal.dist(eta, pt.dot(rr, sigma)), d["y"])
-        # Weighted likelihood: held-out rows (weight 0) contribute nothing.
-        pm.Potential("likelihood", pt.sum(d["weight"][:, None] * logp))
+        method_of_row, model_of_row = dat["row_method_oh"], dat["row_model_oh"]
+        x_rows = pt.dot(model_of_row, x)  # (n_rows, J)
+        beta_rows = pt.dot(method_of_row, beta.reshape((n_methods, -1))).reshape(
+            (-1, 4, n_feat))
+        pub_of_row = pt.dot(model_of_row, dat["model_pub_oh"])  # (n_rows, P) one-hot
+        u_rows = pt.dot(pub_of_row, u_pub.reshape((n_pub, -1))).reshape((-1, n_methods, 4))
+        u_rows = pt.sum(u_rows * method_of_row[:, :, None], axis=1)  # own method's effect
+        run = pt.dot(method_of_row, s_run) * pm.Normal("z_run", 0, 1,
+                                                       shape=data["y"].shape[0])
+        eta = pm.Deterministic("eta", pt.dot(method_of_row, alpha)
+                               + pt.sum(x_rows[:, None, :] * beta_rows, axis=2)
+                               + u_rows + run[:, None])
+        total_sd = pt.sqrt(pt.dot(method_of_row, sigma) ** 2 + dat["meas_sd"] ** 2)
+        pm.CustomDist("y_obs", eta, total_sd, dat["weight"][:, None],
+                      logp=_weighted_normal_logp, observed=dat["y"])
     return model
+

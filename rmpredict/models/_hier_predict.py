@@ -1,142 +1,211 @@
-"""Vectorised posterior-predictive draws for new candidates, from stored posterior arrays.
+"""Posterior-predictive draws and held-out log densities from stored posterior arrays (v2).
 
-No PyMC model is rebuilt: each posterior sample's coefficients are combined with the candidate's
-features in numpy. Draw ``s`` of every candidate uses posterior sample ``s`` (joint draws), and
-candidates of one unseen publisher share that publisher's new random effect.
+No PyMC model is rebuilt: each posterior sample's coefficients are combined with a candidate's
+features in numpy. Draw ``s`` of every candidate uses posterior sample ``s`` (joint draws).
+
+Common random numbers: the random numbers of a candidate (its latent capability, imputed
+features, run effect and noise) come from a generator seeded by the candidate's id, the method
+and the model's seed, so a candidate gets the same numbers whatever else is in the batch and
+whichever methods are asked for.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
-from rmpredict.models._hier_data import Encoding, ModelFeatures
+from rmpredict.datasets import CATEGORIES
+from rmpredict.models._hier_data import Encoding, ModelFeatures, measurement_sd
 
-__all__ = ["predictive_draws", "with_new_methods", "HYPER_VARS", "CHUNK_MODELS"]
+__all__ = ["candidate_features", "predictive_draws", "row_log_density", "stable_rng",
+           "HYPER_VARS", "with_new_methods"]
 
-CHUNK_MODELS = 1024
+F32 = np.float32
 
 
-def _publisher_effects(keys: list[str], seen: list[str], u_pub: np.ndarray,
-                       s_pub: np.ndarray, rng: np.random.Generator
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Publisher effects ``(S, n_groups, R, 4)``, each model's group index, and a singleton mask.
+def stable_rng(random_seed: int, *key: str) -> np.random.Generator:
+    """A generator determined by the seed and string keys only (not by call order)."""
+    digest = hashlib.blake2b("\x1f".join(key).encode(), digest_size=8).digest()
+    return np.random.default_rng([int(random_seed), int.from_bytes(digest, "little")])
 
-    A fitted publisher uses its posterior draws; an unseen publisher shared by several
-    candidates gets one new draw from the population (``N(0, s_pub[r])``) that they all share.
-    An unseen publisher with a single candidate is flagged instead: its effect is independent
-    per category, so it is folded into that candidate's residual noise (same distribution, half
-    the random numbers).
+
+def candidate_features(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFeatures,
+                       seen_publishers: list[str], random_seed: int,
+                       take: np.ndarray | None = None) -> np.ndarray:
+    """Feature draws ``(S, n_models, J)`` (float32) for the candidates in ``feats``.
+
+    Factors are drawn from the factor model's posterior, missing auxiliary features from the
+    joint feature model given those factors, and the within-publisher (Mundlak) deviations are
+    taken from the publisher's fitted mean capability (0 for a publisher not seen in fit).
+    ``post`` holds the samples ``take`` of the full thinned posterior (all when ``None``):
+    random numbers are drawn for every sample and then subset, so a sample's numbers do not
+    depend on which others are used.
     """
-    s_n, _, n_r, n_c = u_pub.shape
-    counts: dict[str, int] = {}
-    for g in keys:
-        counts[g] = counts.get(g, 0) + 1
-    pos = {g: i for i, g in enumerate(seen)}
-    singleton = np.array([g not in pos and counts[g] == 1 for g in keys])
-    groups = sorted({g for g, one in zip(keys, singleton) if not one})
-    eff = np.zeros((s_n, len(groups) + 1, n_r, n_c), dtype=np.float32)  # last: zero effect
-    for i, g in enumerate(groups):
-        if g in pos:
-            eff[:, i] = u_pub[:, pos[g]]
+    s_n = post["alpha"].shape[0]
+    s_full = s_n if take is None else int(take.max()) + 1 if len(take) else 0
+    pick = slice(None) if take is None else take
+    n_models, k = feats.factor_mean.shape
+    n_aux = feats.aux.shape[1]
+    pub_pos = {p: i for i, p in enumerate(enc.publishers)}
+    seen = set(seen_publishers)
+    intercept = post["aux_intercept"].astype(F32)  # (S, A)
+    loading = post["aux_loading"].astype(F32)  # (S, K, A)
+    aux_sd = post["aux_sd"].astype(F32)  # (S, A)
+    pub_cap = post["pub_capability"].astype(F32)  # (S, P, K + 1)
+    n_stage = feats.stage.shape[1]
+    n_feat = k + 2 + n_stage + (n_aux - 2) + k + 1
+    x = np.empty((s_n, n_models, n_feat), dtype=F32)
+    for m in range(n_models):
+        rng = stable_rng(random_seed, "features", feats.models[m])
+        z = rng.standard_normal((s_full, k + n_aux), dtype=F32)[pick]
+        factors = feats.factor_mean[m].astype(F32) + z[:, :k] @ feats.factor_chol[m].T.astype(F32)
+        aux = np.broadcast_to(feats.aux[m].astype(F32), (s_n, n_aux)).copy()
+        miss = np.isnan(feats.aux[m])
+        if miss.any():
+            cond = intercept + np.einsum("sk,ska->sa", factors, loading)
+            aux[:, miss] = (cond + aux_sd * z[:, k:])[:, miss]
+        cap = np.concatenate([factors, aux[:, :1]], axis=1)
+        pub = feats.publisher[m]
+        within = cap - pub_cap[:, pub_pos[pub]] if pub in seen else np.zeros_like(cap)
+        x[:, m] = np.concatenate(
+            [factors, aux[:, :2], np.broadcast_to(feats.stage[m].astype(F32), (s_n, n_stage)),
+             aux[:, 2:], within], axis=1)
+    return x
+
+
+def _mean_logits(post: dict[str, np.ndarray], x: np.ndarray, mask: np.ndarray,
+                 row_model: np.ndarray, row_method: np.ndarray) -> np.ndarray:
+    """``alpha + x . beta`` per draw and row: ``(S, n_rows, 4)``."""
+    s_n = x.shape[0]
+    xm = x * mask.astype(F32)[None, None, :]
+    beta_t = np.swapaxes(post["beta"], 2, 3).astype(F32)  # (S, R, J, 4)
+    alpha = post["alpha"].astype(F32)
+    eta = np.empty((s_n, len(row_model), 4), dtype=F32)
+    for r in np.unique(row_method):
+        rows = np.flatnonzero(row_method == r)
+        eta[:, rows] = alpha[:, r][:, None, :] + np.matmul(xm[:, row_model[rows]], beta_t[:, r])
+    return eta
+
+
+def _publisher_effects(post: dict[str, np.ndarray], enc: Encoding, keys: list[str],
+                       seen_publishers: list[str], row_model: np.ndarray,
+                       row_method: np.ndarray, random_seed: int, s_full: int,
+                       pick) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row publisher effect draws ``(S, rows, 4)`` and a mask of rows of new publishers.
+
+    A fitted publisher uses its posterior draws; candidates of one unseen publisher share one
+    new draw from the population ``N(0, s_pub[r])``, seeded by the publisher's name.
+    """
+    s_n = post["alpha"].shape[0]
+    pos = {p: i for i, p in enumerate(enc.publishers)}
+    seen = set(seen_publishers)
+    out = np.empty((s_n, len(row_model), 4), dtype=F32)
+    new = np.zeros(len(row_model), dtype=bool)
+    for i, (m, r) in enumerate(zip(row_model, row_method)):
+        pub = keys[m]
+        if pub in seen:
+            out[:, i] = post["u_pub"][:, pos[pub], r]
         else:
-            eff[:, i] = s_pub[:, :, None] * rng.standard_normal((s_n, n_r, n_c), dtype=np.float32)
-    index = {g: i for i, g in enumerate(groups)}
-    idx = np.array([len(groups) if one else index[g] for g, one in zip(keys, singleton)],
-                   dtype=np.int64)
-    return eff, idx, singleton
+            rng = stable_rng(random_seed, "publisher", pub, str(r))
+            out[:, i] = post["s_pub"][:, r, None] * rng.standard_normal(
+                (s_full, 4), dtype=F32)[pick]
+            new[i] = True
+    return out, new
 
 
 def predictive_draws(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFeatures,
-                     seen_publishers: list[str],
-                     row_model: np.ndarray, row_method: np.ndarray,
-                     rng: np.random.Generator) -> np.ndarray:
-    """Joint posterior-predictive accuracy draws.
+                     seen_publishers: list[str], mask: np.ndarray, row_model: np.ndarray,
+                     row_method: np.ndarray, method_names: list[str], random_seed: int,
+                     take: np.ndarray | None = None) -> np.ndarray:
+    """Joint posterior-predictive accuracy draws of observed RewardBench results.
 
     Parameters
     ----------
     post : dict of ndarray
-        Posterior arrays with a leading sample axis: ``alpha (S,R,4)``, ``beta (S,R,4,J)``,
-        ``u_pub (S,P,R,4)``, ``sigma (S,R,4)``, ``s_run (S,R)``, ``s_pub (S,R)``.
+        Thinned posterior arrays with a leading sample axis (see ``PREDICTIVE_VARS``).
+    take : ndarray of int, optional
+        Use only these samples (a structure's share of a stacked mixture).
+    mask : ndarray
+        The structure's feature mask.
     row_model, row_method : ndarray
-        For each output row, the candidate (index into ``feats``) and method (index into
-        ``enc.methods``).
+        For each output row, the candidate (index into ``feats``) and method (index into the
+        posterior's method axis); ``method_names`` names those methods (random-number keys).
 
     Returns
     -------
     ndarray, shape (S, n_rows, 5), float32
-        Accuracy draws for chat, chat_hard, safety, reasoning and their mean (score).
+        Accuracy draws for chat, chat_hard, safety, reasoning and their mean (score). Each
+        includes a new run effect, residual noise and the binomial sampling noise of the
+        benchmark's prompts (what a new training run would measure).
     """
-    f32 = np.float32
+    if take is not None:
+        post = {k: v[take] for k, v in post.items()}
     s_n = post["alpha"].shape[0]
-    n_models, k = feats.factor_mean.shape
-    pub_eff, pub_idx, singleton = _publisher_effects(feats.publisher, seen_publishers,
-                                                     post["u_pub"], post["s_pub"], rng)
-    beta_t = np.swapaxes(post["beta"], 2, 3).astype(f32)  # (S, R, J, 4) for matmul
-    alpha = post["alpha"].astype(f32)
-    out = np.empty((s_n, len(row_model), 5), dtype=f32)
-    order = np.argsort(row_model, kind="stable")
-    # Rows built by ``predict`` are grouped by candidate: slices then replace fancy indexing.
-    contiguous = bool(np.all(order == np.arange(len(row_model))))
-    for start in range(0, n_models, CHUNK_MODELS):
-        stop = min(start + CHUNK_MODELS, n_models)
-        m = stop - start
-        z = rng.standard_normal((s_n, m, k), dtype=f32)
-        chol = feats.factor_chol[start:stop].astype(f32)
-        factors = np.broadcast_to(feats.factor_mean[None, start:stop].astype(f32),
-                                  (s_n, m, k)).copy()
-        # K is tiny (3): explicit loops over it beat batched 3x3 matmuls by far.
-        for i in range(k):
-            for j in range(i + 1):
-                factors[:, :, i] += chol[:, i, j] * z[:, :, j]
-        cols = [factors]
-        for vals in (feats.lp[start:stop], feats.lt[start:stop]):
-            draw = np.broadcast_to(vals.astype(f32), (s_n, m)).copy()
-            miss = np.isnan(vals)
-            if miss.any():
-                draw[:, miss] = rng.standard_normal((s_n, int(miss.sum())), dtype=f32)
-            cols.append(draw[:, :, None])
-        cols.append(np.broadcast_to(feats.stage[None, start:stop].astype(f32),
-                                    (s_n, m, feats.stage.shape[1])))
-        if feats.dd.shape[1]:
-            dd = np.broadcast_to(feats.dd[None, start:stop].astype(f32),
-                                 (s_n, m, feats.dd.shape[1])).copy()
-            miss = np.isnan(dd[0])
-            if miss.any():
-                dd[:, miss] = rng.standard_normal((s_n, int(miss.sum())), dtype=f32)
-            cols.append(dd)
-        x = np.concatenate(cols, axis=2)  # (S, m, J)
-        if contiguous:
-            lo_, hi_ = np.searchsorted(row_model, [start, stop])
-            sel = slice(int(lo_), int(hi_))
-            if hi_ == lo_:
-                continue
+    s_full = s_n if take is None else int(take.max()) + 1 if len(take) else 0
+    pick = slice(None) if take is None else take
+    x = candidate_features(post, enc, feats, seen_publishers, random_seed, take)
+    eta = _mean_logits(post, x, mask, row_model, row_method)
+    pub, _ = _publisher_effects(post, enc, feats.publisher, seen_publishers, row_model,
+                                row_method, random_seed, s_full, pick)
+    eta += pub
+    for i, (m, r) in enumerate(zip(row_model, row_method)):
+        rng = stable_rng(random_seed, "row", feats.models[m], method_names[r])
+        z = rng.standard_normal((s_full, 9), dtype=F32)[pick]
+        eta[:, i] += (post["s_run"][:, r, None] * z[:, :1]
+                      + post["sigma"][:, r] * z[:, 1:5])
+        p = 1.0 / (1.0 + np.exp(-eta[:, i]))
+        eta[:, i] += measurement_sd(p).astype(F32) * z[:, 5:9]
+    out = np.empty((s_n, len(row_model), 5), dtype=F32)
+    np.negative(eta, out=eta)
+    np.exp(eta, out=eta)
+    eta += 1.0
+    np.reciprocal(eta, out=eta)  # logistic
+    out[:, :, :4] = eta
+    out[:, :, 4] = eta.mean(axis=2)
+    return out
+
+
+def row_log_density(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFeatures,
+                    seen_publishers: list[str], mask: np.ndarray, row_model: np.ndarray,
+                    row_method: np.ndarray, acc: np.ndarray, random_seed: int) -> np.ndarray:
+    """Log predictive density of observed rows (the four category logits jointly).
+
+    Per posterior sample the four logits are multivariate normal: the run effect is shared by
+    the categories (covariance ``s_run^2``), noise, measurement noise and, for a publisher
+    not seen in fit, the publisher effect are independent per category. Latent features are
+    integrated by Monte Carlo (one draw per posterior sample). Returns ``(n_rows,)`` values of
+    ``log mean_s p(y | sample s)`` on the logit scale.
+    """
+    from scipy.special import logsumexp
+
+    from rmpredict.models._hier_data import logit
+
+    x = candidate_features(post, enc, feats, seen_publishers, random_seed)
+    eta = _mean_logits(post, x, mask, row_model, row_method).astype(float)
+    pos = {p: i for i, p in enumerate(enc.publishers)}
+    y = logit(acc)
+    meas = measurement_sd(acc)
+    s_n = eta.shape[0]
+    out = np.empty(len(row_model))
+    seen = set(seen_publishers)
+    for i, (m, r) in enumerate(zip(row_model, row_method)):
+        pub = feats.publisher[m]
+        diag = post["sigma"][:, r] ** 2 + meas[i][None, :] ** 2  # (S, 4)
+        mean = eta[:, i]
+        if pub in seen:
+            mean = mean + post["u_pub"][:, pos[pub], r]
         else:
-            sel = order[(row_model[order] >= start) & (row_model[order] < stop)]
-            if not len(sel):
-                continue
-        local = row_model[sel] - start
-        meth = row_method[sel]
-        eta = np.empty((s_n, len(local), 4), dtype=f32)
-        for r in np.unique(meth):
-            rows = meth == r
-            xr = x[:, local[rows]]
-            eta[:, rows] = alpha[:, r][:, None, :] + np.matmul(xr, beta_t[:, r])
-        eta += pub_eff[:, pub_idx[row_model[sel]], meth]
-        # Every candidate is a new training run: a new run effect and new residual noise.
-        run_sd = post["s_run"][:, meth].astype(f32)  # (S, rows)
-        eta += (run_sd * rng.standard_normal(run_sd.shape, dtype=f32))[:, :, None]
-        noise_sd = post["sigma"][:, meth].astype(f32)  # (S, rows, 4)
-        alone = singleton[row_model[sel]]
-        if alone.any():
-            s_alone = post["s_pub"][:, meth[alone]].astype(f32)[:, :, None]
-            noise_sd[:, alone] = np.sqrt(noise_sd[:, alone] ** 2 + s_alone**2)
-        eta += noise_sd * rng.standard_normal(eta.shape, dtype=f32)
-        np.negative(eta, out=eta)
-        np.exp(eta, out=eta)
-        eta += 1.0
-        np.reciprocal(eta, out=eta)  # logistic
-        out[:, sel, :4] = eta
-        out[:, sel, 4] = eta.mean(axis=2)
+            diag = diag + post["s_pub"][:, r, None] ** 2
+        run2 = post["s_run"][:, r] ** 2  # (S,)
+        resid = y[i][None, :] - mean
+        # Woodbury / matrix determinant lemma for D + run2 * 1 1^T.
+        inv_d = 1.0 / diag
+        denom = 1.0 + run2 * inv_d.sum(1)
+        quad = (resid**2 * inv_d).sum(1) - run2 * (resid * inv_d).sum(1) ** 2 / denom
+        logdet = np.log(diag).sum(1) + np.log(denom)
+        logp = -0.5 * (quad + logdet + len(CATEGORIES) * np.log(2 * np.pi))
+        out[i] = logsumexp(logp) - np.log(s_n)
     return out
 
 
@@ -158,13 +227,12 @@ def with_new_methods(post: dict[str, np.ndarray], hyper: dict[str, np.ndarray], 
     """
     if n_new == 0:
         return post
-    f32 = np.float32
     s_n = post["alpha"].shape[0]
     n_pub, n_c = post["u_pub"].shape[1], post["alpha"].shape[2]
     n_j = post["beta"].shape[3]
 
     def z(*shape: int) -> np.ndarray:
-        return rng.standard_normal((s_n, n_new, *shape)).astype(f32)
+        return rng.standard_normal((s_n, n_new, *shape)).astype(F32)
 
     alpha = hyper["a"][:, None, :] + hyper["tau_alpha"][:, None, None] * z(n_c)
     b = hyper["theta"][:, None, :] + hyper["tau_method"][:, None, None] * z(n_j)
@@ -174,11 +242,12 @@ def with_new_methods(post: dict[str, np.ndarray], hyper: dict[str, np.ndarray], 
     s_pub = np.abs(priors["publisher_scale"] * z())
     s_run = np.abs(priors["run_scale"] * z())
     u_new = s_pub[:, None, :, None] * rng.standard_normal(
-        (s_n, n_pub, n_new, n_c)).astype(f32)
+        (s_n, n_pub, n_new, n_c)).astype(F32)
     return {
-        "alpha": np.concatenate([post["alpha"], alpha.astype(f32)], axis=1),
-        "beta": np.concatenate([post["beta"], beta.astype(f32)], axis=1),
-        "sigma": np.concatenate([post["sigma"], sigma.astype(f32)], axis=1),
+        **post,
+        "alpha": np.concatenate([post["alpha"], alpha.astype(F32)], axis=1),
+        "beta": np.concatenate([post["beta"], beta.astype(F32)], axis=1),
+        "sigma": np.concatenate([post["sigma"], sigma.astype(F32)], axis=1),
         "s_pub": np.concatenate([post["s_pub"], s_pub], axis=1),
         "s_run": np.concatenate([post["s_run"], s_run], axis=1),
         "u_pub": np.concatenate([post["u_pub"], u_new], axis=2),

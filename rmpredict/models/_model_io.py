@@ -29,7 +29,9 @@ from rmpredict.models._backend import import_arviz
 __all__ = ["save_predictor", "load_predictor", "posterior_hash", "content_hash"]
 
 # Latent standard-normal vectors are not needed to predict; dropping them keeps files small.
-_DROP_PREFIX = ("z_", "lp_latent", "lt_latent", "dd_latent")
+_DROP_PREFIX = ("z_", "eta", "lp_latent", "lt_latent", "dd_latent")
+LEGACY_VERSIONS = ("1",)
+"""Model versions still readable (their own predictive is kept in ``_hier_predict_v1``)."""
 # Posterior attribute holding :func:`content_hash` (files saved before it existed lack it).
 CONTENT_KEY = "rmpredict_content_sha256"
 
@@ -81,13 +83,24 @@ def _record_content_hash(path: Path) -> None:
         fh["posterior"].attrs[CONTENT_KEY] = digest
 
 
+def _structure_posteriors_hash(idata) -> str:
+    """sha256 over the posterior groups of the non-first structures (``posterior_<name>``)."""
+    h = hashlib.sha256()
+    for group in sorted(g for g in idata.groups() if g.startswith("posterior_")):
+        h.update(group.encode())
+        h.update(posterior_hash(idata[group]).encode())
+    return h.hexdigest()
+
+
 def save_predictor(model, path: str | os.PathLike[str]) -> str:
+    """Write a fitted (version-2) predictor atomically; return the file's sha256."""
     az = import_arviz()
     post = model.idata_.posterior
     keep = [v for v in post.data_vars
             if not str(v).startswith(_DROP_PREFIX) and not str(v).endswith("__")]
     post = post[keep]
     post.attrs.clear()
+    structures = list(model.members_)
     attrs = {
         "rmpredict_model_type": model._model_type,
         "rmpredict_model_version": model.model_version,
@@ -102,15 +115,23 @@ def save_predictor(model, path: str | os.PathLike[str]) -> str:
         "rmpredict_seen_publishers": json.dumps(model.seen_publishers_),
         "rmpredict_diagnostics": json.dumps(model.diagnostics_, default=str),
         "rmpredict_library_versions": json.dumps(library_versions()),
+        "rmpredict_structures": json.dumps({s: model.members_[s].state() for s in structures}),
+        "rmpredict_structure_order": json.dumps(structures),
+        "rmpredict_stacking_weights": json.dumps(model.stacking_weights_),
+        "rmpredict_stacking_info": json.dumps(model.stacking_info_, default=str),
         "rmpredict_posterior_sha256": posterior_hash(post),
+        "rmpredict_structures_sha256": _structure_posteriors_hash(model.idata_),
     }
     post = post.assign_attrs(attrs)
     groups = {"posterior": post}
-    if "sample_stats" in model.idata_:
-        groups["sample_stats"] = model.idata_.sample_stats
+    for group in ("sample_stats", "log_likelihood"):
+        if group in model.idata_.groups():
+            groups[group] = model.idata_[group]
     idata = az.InferenceData(**groups)
-    if "fit_data" in model.idata_:
-        idata.add_groups({"fit_data": model.idata_.fit_data})
+    extra = {g: model.idata_[g] for g in model.idata_.groups()
+             if g not in ("posterior", "sample_stats", "log_likelihood")}
+    if extra:
+        idata.add_groups(extra)
     target = Path(path)
     with atomic_path(target) as tmp:
         idata.to_netcdf(str(tmp), engine="h5netcdf")
@@ -161,21 +182,30 @@ def _load_checked(cls, p: Path):
     if attrs.get("rmpredict_model_type") != cls._model_type:
         raise _fail(p, f"model type {attrs.get('rmpredict_model_type')!r} is not "
                        f"{cls._model_type!r} (a foreign or unrelated netCDF file)")
-    if attrs.get("rmpredict_model_version") != cls.model_version:
-        raise _fail(p, f"model version {attrs.get('rmpredict_model_version')!r} differs from "
-                       f"this rmpredict's {cls.model_version!r}")
+    version = attrs.get("rmpredict_model_version")
+    if version not in (cls.model_version, *LEGACY_VERSIONS):
+        raise _fail(p, f"model version {version!r} is not one this rmpredict reads "
+                       f"({', '.join((*LEGACY_VERSIONS, cls.model_version))})")
     # Decode everything now (lazy groups would otherwise fail later, inside predict).
     for group in idata.groups():
         idata[group].load()
     config: dict[str, Any] = json.loads(attrs["rmpredict_config"])
     obj = cls(**config)
+    if version != cls.model_version:
+        from rmpredict._provenance import hash_json
+        from rmpredict.models._hier_predict_v1 import LegacyV1
+
+        identity = hash_json([cls._model_type, version, config])
+        obj._legacy_v1 = LegacyV1(model_id=identity)
     if obj.model_id != attrs.get("rmpredict_id"):
         raise _fail(p, "its identity hash does not match its configuration (edited "
                        "attributes)")
     stored = attrs.pop("rmpredict_posterior_sha256")
     clean = post.copy()
     clean.attrs.clear()
-    if posterior_hash(clean) != stored:
+    if posterior_hash(clean) != stored or (
+            "rmpredict_structures_sha256" in attrs
+            and _structure_posteriors_hash(idata) != attrs["rmpredict_structures_sha256"]):
         raise _fail(p, "its posterior values do not match their recorded sha256 (modified "
                        "or truncated)")
     stored_content = attrs.pop(CONTENT_KEY, None)
@@ -183,11 +213,15 @@ def _load_checked(cls, p: Path):
         raise _fail(p, "its content (training table, sample statistics or attributes) does not "
                        "match its recorded sha256 (modified or truncated)")
     from rmpredict.features._factors import BenchmarkFactorModel
-    from rmpredict.models._hier_data import Encoding
 
-    obj.encoding_ = Encoding.from_dict(json.loads(attrs["rmpredict_encoding"]))
     obj.factor_model_ = BenchmarkFactorModel.from_dict(
         json.loads(attrs["rmpredict_factor_model"]))
+    if version == cls.model_version:
+        _restore_members(obj, idata, attrs)
+    else:
+        from rmpredict.models._hier_predict_v1 import EncodingV1
+
+        obj.encoding_ = EncodingV1.from_dict(json.loads(attrs["rmpredict_encoding"]))
     obj.seen_publishers_ = json.loads(attrs["rmpredict_seen_publishers"])
     obj.diagnostics_ = json.loads(attrs["rmpredict_diagnostics"])
     obj.methods_ = tuple(json.loads(attrs["rmpredict_methods"]))
@@ -200,6 +234,29 @@ def _load_checked(cls, p: Path):
     obj.idata_ = idata
     obj._post_cache = None
     return obj
+
+
+def _restore_members(obj, idata, attrs: dict[str, Any]) -> None:
+    """Rebuild the stacked structures of a version-2 file from its groups and attributes."""
+    from rmpredict.models._hier_member import StructureFit
+
+    az = import_arviz()
+    states = json.loads(attrs["rmpredict_structures"])
+    order = json.loads(attrs["rmpredict_structure_order"])
+    members = {}
+    for i, name in enumerate(order):
+        suffix = "" if i == 0 else f"_{name}"
+        groups = {g: idata[f"{g}{suffix}"] for g in ("posterior", "sample_stats",
+                                                   "log_likelihood")
+                  if f"{g}{suffix}" in idata.groups()}
+        groups["posterior"] = groups["posterior"].copy()
+        groups["posterior"].attrs.clear()
+        members[name] = StructureFit.from_state(states[name], az.InferenceData(**groups),
+                                                obj.factor_model_)
+    obj.members_ = members
+    obj.encoding_ = members[order[0]].encoding
+    obj.stacking_weights_ = json.loads(attrs["rmpredict_stacking_weights"])
+    obj.stacking_info_ = json.loads(attrs["rmpredict_stacking_info"])
 
 
 def fit_data_frame(idata) -> pd.DataFrame:

@@ -7,12 +7,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from rmpredict.exceptions import InvalidParameterError, MissingDependencyError
 from rmpredict.models._backend import import_nutpie, import_pymc
 from rmpredict.models._hier_data import TrainingArrays
-from rmpredict.models._hier_graph import build_model, design_data
+from rmpredict.models._hier_graph import build_model
 
 __all__ = ["SAMPLERS", "SamplerRun", "sample_posterior", "clear_compile_cache"]
 
@@ -38,31 +36,27 @@ class SamplerRun:
     reused_compiled: bool
 
 
-def _coords(arrays: TrainingArrays, n_methods: int, n_features: int) -> dict[str, Any]:
-    # Positional coordinates: labels are attached after sampling, so a compiled graph can be
-    # reused for data whose labels differ but whose shapes match.
-    return {"rm_method": np.arange(n_methods), "category": np.arange(4),
-            "feature": np.arange(n_features),
-            "publisher": np.arange(int(arrays.model_pub.max()) + 1)}
-
-
-def sample_posterior(arrays: TrainingArrays, *, priors: dict[str, float], n_methods: int,
-                     n_features: int, sampler: str, draws: int, tune: int, chains: int,
+def sample_posterior(arrays: TrainingArrays, *, priors: dict[str, float], n_within: int,
+                     sampler: str, draws: int, tune: int, chains: int,
                      target_accept: float, random_seed: int, progressbar: bool) -> SamplerRun:
-    """Sample the posterior of the hierarchical model for ``arrays``."""
+    """Sample the posterior of the hierarchical model for ``arrays``.
+
+    Graphs are cached by the shapes of their data and the priors: the folds of a
+    cross-validation and the structures of a stack (which differ only in their feature mask)
+    reuse one compiled nutpie model.
+    """
     if sampler not in SAMPLERS:
         raise InvalidParameterError(
             f"The 'sampler' parameter must be one of {list(SAMPLERS)}. Got {sampler!r} instead.")
-    coords = _coords(arrays, n_methods, n_features)
     if sampler == "nutpie":
         nutpie = import_nutpie()
-        key = json.dumps([arrays.signature(), n_methods, n_features, priors], sort_keys=True)
+        key = json.dumps([repr(arrays.signature()), n_within, priors], sort_keys=True)
         t0 = time.perf_counter()
         reused = key in _COMPILED
         if reused:
-            compiled = _COMPILED[key].with_data(**design_data(arrays, n_methods))
+            compiled = _COMPILED[key].with_data(**arrays.data)
         else:
-            compiled = nutpie.compile_pymc_model(build_model(arrays, priors, coords))
+            compiled = nutpie.compile_pymc_model(build_model(arrays, priors, n_within))
             _COMPILED[key] = compiled
         t1 = time.perf_counter()
         idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains,
@@ -73,7 +67,7 @@ def sample_posterior(arrays: TrainingArrays, *, priors: dict[str, float], n_meth
         return SamplerRun(idata, t1 - t0, t2 - t1, reused)
     pm = import_pymc()
     t0 = time.perf_counter()
-    model = build_model(arrays, priors, coords)
+    model = build_model(arrays, priors, n_within)
     kwargs: dict[str, Any] = {}
     if sampler == "numpyro":
         try:

@@ -26,14 +26,24 @@ class Summary:
     @classmethod
     def from_predictor(cls, model) -> Summary:
         az = import_arviz()
-        post = model.idata_.posterior
-        names = [v for v in SUMMARY_VARS if v in post.data_vars]
-        table = az.summary(post, var_names=names, hdi_prob=0.9, round_to=3)
+        members = getattr(model, "members_", None) or {"full": None}
+        tables = []
+        for structure, member in members.items():
+            post = model.idata_.posterior if member is None else member.idata.posterior
+            names = [v for v in SUMMARY_VARS if v in post.data_vars]
+            part = az.summary(post, var_names=names, hdi_prob=0.9, round_to=3)
+            part.insert(0, "structure", structure)
+            tables.append(part)
+        table = pd.concat(tables)
         info = {"model_id": model.model_id, "methods": list(model.methods_),
                 "n_train_rows": model.n_train_, "data_hash": model.data_hash_,
                 "features": list(model.feature_names_),
                 "publishers_seen": len(model.seen_publishers_),
                 "random_seed": model.random_seed, "sampler": model.sampler}
+        if hasattr(model, "stacking_weights_"):
+            info["stacking"] = {m: {s: round(w, 3) for s, w in ws.items()}
+                                for m, ws in model.stacking_weights_.items()}
+            info["stacking_protocol"] = model.stacking_info_.get("protocol")
         return cls(table=table, diagnostics=dict(model.diagnostics_), info=info)
 
     def to_frame(self) -> pd.DataFrame:
@@ -41,7 +51,8 @@ class Summary:
 
     def as_text(self) -> str:
         d = self.diagnostics
-        lines = ["HierarchicalRMPredictor (logit-normal, RewardBench v1 categories)"]
+        lines = ["HierarchicalRMPredictor (stacked logit-normal structures, RewardBench v1 "
+                 "categories)"]
         for k, v in self.info.items():
             lines.append(f"  {k:16s} {v}")
         lines.append("Diagnostics")

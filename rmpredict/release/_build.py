@@ -29,6 +29,30 @@ def _fmt(value: Any) -> str:
     return "–" if value is None else f"{float(value):.2f}"
 
 
+def _stacking_text(model) -> str:
+    """Stacking weights per method and how they were estimated."""
+    weights = getattr(model, "stacking_weights_", None)
+    if not weights:
+        return "Not a stacked model (model version 1)."
+    names = list(next(iter(weights.values())))
+    rows = [f"| {m} | " + " | ".join(f"{w[s]:.2f}" for s in names) + " |"
+            for m, w in sorted(weights.items())]
+    info = model.stacking_info_
+    scores = info.get("held_out_log_score", {})
+    lines = ["| method | " + " | ".join(names) + " |", "|---|" + "---|" * len(names), *rows,
+             "", f"Estimated by {info.get('protocol')} ({info.get('n_inner_folds', '?')} "
+             f"inner folds; inner fits {info.get('inner_sampler')}).", ""]
+    if scores:
+        lines += ["Mean held-out log score per row (inner folds; higher is better):", "",
+                  "| method | " + " | ".join(names) + " | stacked |",
+                  "|---|" + "---|" * (len(names) + 1)]
+        for m, rec in sorted(scores.items()):
+            vals = [rec["mean_log_score"].get(s) for s in names]
+            lines.append(f"| {m} | " + " | ".join(_fmt(v) for v in vals)
+                         + f" | {_fmt(rec.get('stacked_log_score'))} |")
+    return "\n".join(lines)
+
+
 def render_card(model, release: Release, metrics: dict[str, Any] | None) -> str:
     """Model card markdown from the template."""
     from rmpredict._provenance import library_versions
@@ -71,6 +95,7 @@ def render_card(model, release: Release, metrics: dict[str, Any] | None) -> str:
     else:
         mtext = "Not evaluated for this release (build it with `--metrics metrics.json`)."
     versions = _table(sorted(library_versions().items()), ("library", "version"))
+    stacking = _stacking_text(model)
     return resources.files("rmpredict.release").joinpath("card_template.md").read_text(
         encoding="utf-8").format(
         full_name=release.full_name, description=release.description, file=release.file,
@@ -79,7 +104,7 @@ def render_card(model, release: Release, metrics: dict[str, Any] | None) -> str:
         created=release.created, training_summary=training,
         features=", ".join(f"`{f}`" for f in model.feature_names_),
         n_leaderboard=model.factor_model_.n_rows_, priors=priors, diagnostics=diag,
-        metrics=mtext, n_models=fit["model"].nunique(), versions=versions,
+        metrics=mtext, n_models=fit["model"].nunique(), versions=versions, stacking=stacking,
         bibtex=cite(release)) + "\n"
 
 
@@ -120,11 +145,7 @@ def build_release(model, *, name: str, version: str, registry_dir: str | os.Path
                                     "version")
     stem = f"{name}-{version}"
     if thin > 1:
-        model.idata_.posterior = model.idata_.posterior.isel(draw=slice(None, None, int(thin)))
-        if "sample_stats" in model.idata_:
-            model.idata_.sample_stats = model.idata_.sample_stats.isel(
-                draw=slice(None, None, int(thin)))
-        model._post_cache = None
+        model.thin(thin)
     digest = model.save(folder / "files" / f"{stem}.nc")
     key = re.sub(r"[^a-z0-9]", "_", stem)
     release = Release(

@@ -245,7 +245,7 @@ def evaluate_study(work: str | Path, *, results: str | Path | None = None, draws
     from rmpredict._io import read_table
     from rmpredict._provenance import hash_frame
     from rmpredict.datasets import load_reference
-    from rmpredict.models import HierarchicalRMPredictor
+    from rmpredict.models import NEW_METHOD, HierarchicalRMPredictor
 
     work = Path(work)
     full = read_table(Path(results) if results else work / "results.csv")
@@ -265,7 +265,7 @@ def evaluate_study(work: str | Path, *, results: str | Path | None = None, draws
     log("fit: reference only")
     ref_fit = make().fit(reference)
     diags["reference_only"] = ref_fit.diagnostics_
-    for setting, method in (("reference_only:new_method", STUDY_METHOD),
+    for setting, method in (("reference_only:new_method", NEW_METHOD),
                             ("reference_only:as_bradley_terry", "bradley_terry")):
         preds.append(_predict_both(ref_fit, features, method).assign(setting=setting))
 
@@ -285,7 +285,7 @@ def evaluate_study(work: str | Path, *, results: str | Path | None = None, draws
     ests: dict[int, HierarchicalRMPredictor] = {}
     done: dict[tuple[int, tuple[str, ...]], pd.DataFrame] = {}
     for name, folds, table, feats in runs:
-        est = ests.setdefault(id(table), make())  # one compiled graph per table
+        est = ests.setdefault(id(table), make())
         for fold, held in folds.items():
             key = (id(table), tuple(sorted(held)))
             if key not in done:  # a one-model publisher's LOPO fold is its LOMO fold

@@ -51,15 +51,57 @@ def test_fitted_attributes(small_model):
     assert m.n_train_ == 66
     assert m.feature_names_[:5] == ["factor_1", "factor_2", "factor_3", "log_params",
                                     "log_tokens"]
+    assert m.feature_names_[-4:] == ["within_factor_1", "within_factor_2", "within_factor_3",
+                                     "within_log_params"]
     post = m.idata_.posterior
     assert post.sizes["chain"] == SMALL["chains"] and post.sizes["draw"] == SMALL["draws"]
-    assert list(post["beta"].coords["rm_method"].values) == ["bradley_terry", "regression"]
-    assert {"max_rhat", "min_ess_bulk", "divergences", "ok"} <= set(m.diagnostics_)
+    assert {"max_rhat", "min_ess_bulk", "divergences", "ok", "structures"} <= set(m.diagnostics_)
     assert "fit_data" in m.idata_
+    assert set(m.members_) == {"full", "capability", "intercept"}
+    for method, weights in m.stacking_weights_.items():
+        assert set(weights) == set(m.members_) and np.isclose(sum(weights.values()), 1.0)
+        assert all(w >= 0 for w in weights.values()), method
+    assert m.stacking_info_["n_inner_folds"] == 8
+
+
+def test_log_likelihood_is_pointwise_per_row_and_loo_works(small_model):
+    import arviz as az
+
+    ll = small_model.idata_.log_likelihood["y_obs"]
+    assert ll.sizes["row"] == small_model.n_train_ == 66
+    assert np.isfinite(ll.to_numpy()).all()
+    with warnings.catch_warnings():
+        # 300 draws: some Pareto k above 0.7 are expected and flagged by ArviZ.
+        warnings.simplefilter("ignore", UserWarning)
+        loo = az.loo(small_model.idata_, pointwise=True)
+        table = small_model.compare()
+    assert loo.loo_i.shape == (66,) and np.isfinite(loo.elpd_loo)
+    assert set(table.index) == {"full", "capability", "intercept"}
+
+
+def test_holdout_equals_fitting_the_remaining_rows(reference_frame):
+    """Nothing is learned from held-out rows: both fits are the same computation."""
+    from rmpredict.models._base import mark_validated
+
+    held = (reference_frame["publisher"] == "Nvidia").to_numpy()
+    settings = SMALL | {"structures": ("capability", "intercept")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = HierarchicalRMPredictor(**settings).fit(mark_validated(reference_frame),
+                                                    holdout=held)
+        b = HierarchicalRMPredictor(**settings).fit(
+            mark_validated(reference_frame[~held].reset_index(drop=True)))
+    assert a.stacking_weights_ == b.stacking_weights_
+    assert a.encoding_.to_dict() == b.encoding_.to_dict()
+    assert "Nvidia" not in a.encoding_.publishers and "Nvidia" not in a.seen_publishers_
+    pa, pb = a.predict(CANDIDATES), b.predict(CANDIDATES)
+    np.testing.assert_array_equal(pa.draws, pb.draws)
+    assert a.data_hash_ == b.data_hash_ and a.n_train_ == int((~held).sum())
 
 
 def test_predict_shapes_and_frame(small_model):
     res = small_model.predict(CANDIDATES, method="all", ci_prob=0.8)
+    # At most n_predictive_draws, at most the posterior's size, never a draw repeated.
     assert res.draws.shape == (SMALL["draws"] * SMALL["chains"], 8, 5)
     frame = res.to_frame()
     assert list(frame.columns) == ["model", "method", "target", "mean", "sd", "lower", "upper",
@@ -175,36 +217,26 @@ def test_load_refuses_modified_posterior_values(small_model, tmp_path):
         HierarchicalRMPredictor.load(path)
 
 
-def test_holdout_reuses_compiled_graph_and_hides_publisher(small_model, reference_frame):
-    from rmpredict.models._base import mark_validated
-
-    held = (reference_frame["publisher"] == "Nvidia").to_numpy()
-    m = HierarchicalRMPredictor(**SMALL)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        m.fit(mark_validated(reference_frame), holdout=held)
-    assert m.diagnostics_["reused_compiled_graph"] is True
-    assert "Nvidia" not in m.seen_publishers_
-    assert m.n_train_ == int((~held).sum())
-
-
 def _simulate(frame, model, rng):
     """Accuracies drawn from the model's own generative structure with known slopes."""
-    from rmpredict.models._hier_data import build_encoding, training_arrays
+    from rmpredict.models._hier_data import build_encoding, model_features
 
-    weights = np.ones(len(frame))
-    enc = build_encoding(frame, weights, 3)
-    arr = training_arrays(frame, weights, enc, model.factor_model_)
-    f = arr.feats
+    enc = build_encoding(frame, 3)
+    f = model_features(frame, enc, model.factor_model_)
     factors = f.factor_mean + np.einsum("mkl,ml->mk", f.factor_chol,
                                         rng.standard_normal(f.factor_mean.shape))
-    x = np.column_stack([factors, np.nan_to_num(f.lp), np.nan_to_num(f.lt), f.stage])
+    x = np.column_stack([factors, np.nan_to_num(f.aux[:, :2]), f.stage])
+    pos = {m: i for i, m in enumerate(f.models)}
+    row_model = frame["model"].map(pos).to_numpy()
+    row_method = (frame["method"] == "regression").to_numpy(dtype=int)
+    pubs = {p: i for i, p in enumerate(enc.publishers)}
+    model_pub = np.array([pubs[p] for p in f.publisher])
     b_true = rng.normal(0.0, 0.35, size=(2, x.shape[1]))
     alpha = rng.normal(1.0, 0.5, size=(2, 4))
     u = rng.normal(0.0, 0.05, size=(len(enc.publishers), 2, 4))
-    eta = (alpha[arr.row_method] + (x[arr.row_model] @ b_true.T)[np.arange(len(frame)),
-                                                                  arr.row_method][:, None]
-           + u[arr.model_pub[arr.row_model], arr.row_method]
+    eta = (alpha[row_method] + (x[row_model] @ b_true.T)[np.arange(len(frame)),
+                                                         row_method][:, None]
+           + u[model_pub[row_model], row_method]
            + rng.normal(0.0, 0.05, size=(len(frame), 1))
            + rng.normal(0.0, 0.08, size=(len(frame), 4)))
     sim = frame.copy()
@@ -218,11 +250,13 @@ def test_parameter_recovery(small_model, reference_frame):
     sim, b_true = _simulate(reference_frame, small_model, rng)
     from rmpredict.models._base import mark_validated
 
-    m = HierarchicalRMPredictor(**(SMALL | {"draws": 300, "tune": 300}))
+    # One structure without stacking; the pooled slopes equal between = within slopes here.
+    m = HierarchicalRMPredictor(**(SMALL | {"draws": 300, "tune": 300,
+                                            "structures": ("full",)}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         m.fit(mark_validated(sim))
-    post = m.idata_.posterior["b_method"]
+    post = m.idata_.posterior["b_method"][..., :b_true.shape[1]]  # base (between) slopes
     mean = post.mean(("chain", "draw")).to_numpy()
     lo, hi = post.quantile([0.05, 0.95], dim=("chain", "draw")).to_numpy()
     cont = slice(0, 5)  # factors, log params, log tokens: identified by many models
@@ -241,13 +275,13 @@ def test_datadist_features_are_partially_observed(reference_frame, rng):
     value = dict(zip(models, rng.normal(-2.5, 0.3, len(models))))
     frame["datadist_code"] = frame["model"].map(value)
     frame.loc[frame["model"].isin(models[::2]), "datadist_code"] = np.nan  # half unobserved
-    m = HierarchicalRMPredictor(**SMALL)
+    m = HierarchicalRMPredictor(**(SMALL | {"structures": ("full",)}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         m.fit(mark_validated(frame))
-    assert m.feature_names_[-1] == "datadist_code"
-    assert m.idata_.posterior["dd_latent"].shape[-1] == int(frame.drop_duplicates("model")
-                                                            ["datadist_code"].isna().sum())
+    assert "datadist_code" in m.feature_names_ and "datadist_code" in m.encoding_.aux_names
+    # The joint feature model learned how the column depends on capability.
+    assert m.idata_.posterior["aux_loading"].shape[-1] == 3
     base = {"publisher": "NewLab", "mmlu_pro": 0.43, "ifeval": 0.7, "bbh": 0.5,
             "math_lvl5": 0.3, "gpqa": 0.3, "musr": 0.4, "params_b": 7.0,
             "pretrain_tokens_t": 10.0, "post_training": "instruct"}
@@ -264,14 +298,14 @@ def test_new_method_is_drawn_from_the_method_population(small_model):
     from rmpredict.exceptions import ExtrapolationWarning
 
     seen = small_model.predict(CANDIDATES, method="bradley_terry")
-    with pytest.warns(ExtrapolationWarning, match="not seen in fit"):
-        new = small_model.predict(CANDIDATES, method="bradley_terry_offline")
-    assert set(new.to_frame()["method"]) == {"bradley_terry_offline"}
+    with pytest.warns(ExtrapolationWarning, match="new RM recipe"):
+        new = small_model.predict(CANDIDATES, method="new")
+    assert set(new.to_frame()["method"]) == {"new"}
     # A new method adds the between-method spread: wider than a fitted method for every model.
     assert np.all(new.to_wide("sd")["score"].to_numpy() > seen.to_wide("sd")["score"].to_numpy())
     assert new.to_frame()["mean"].between(0, 1).all()
     with pytest.warns(ExtrapolationWarning):
-        again = small_model.predict(CANDIDATES, method="bradley_terry_offline")
+        again = small_model.predict(CANDIDATES, method="new")
     np.testing.assert_array_equal(new.to_frame()["mean"], again.to_frame()["mean"])
 
 
@@ -299,14 +333,30 @@ def test_new_method_population_draws_match_the_hierarchy():
     np.testing.assert_array_equal(out["alpha"][:, :2], post["alpha"])
 
 
-def test_bad_method_name_is_refused(small_model):
-    with pytest.raises(InvalidParameterError, match="new lower-case method name"):
-        small_model.predict(CANDIDATES, method="Bad Method!")
+def test_unknown_method_name_is_refused_with_a_suggestion(small_model):
+    with pytest.raises(InvalidParameterError, match="Did you mean 'bradley_terry'"):
+        small_model.predict(CANDIDATES, method="bradley-terry")
+    with pytest.raises(InvalidParameterError, match="'new': a recipe not fitted"):
+        small_model.predict(CANDIDATES, method="dpo")
+
+
+def test_numbers_do_not_depend_on_the_batch_or_the_methods(small_model):
+    """Common random numbers: a candidate's draws are its own, whatever else is predicted."""
+    both = small_model.predict(CANDIDATES, method="all").to_frame()
+    one = small_model.predict(CANDIDATES.iloc[[2]], method="regression").to_frame()
+    key = ["model", "method", "target"]
+    merged = one.merge(both, on=key, suffixes=("_one", "_both"))
+    assert len(merged) == 5
+    np.testing.assert_array_equal(merged["mean_one"], merged["mean_both"])
+    np.testing.assert_array_equal(merged["upper_one"], merged["upper_both"])
 
 
 def test_candidates_without_size_or_token_columns(small_model):
     # No params_b / pretrain_tokens_t column at all: both are latent, predictions still exist.
-    res = small_model.predict(pd.DataFrame({"model": ["x/new"], "mmlu": [0.4],
-                                            "publisher": ["X"], "post_training": ["base"]}),
-                              method="regression")
+    from rmpredict.exceptions import ExtrapolationWarning
+
+    with pytest.warns(ExtrapolationWarning, match=r"stage_base \(seen in 1 training models"):
+        res = small_model.predict(pd.DataFrame({"model": ["x/new"], "mmlu": [0.4],
+                                                "publisher": ["X"], "post_training": ["base"]}),
+                                  method="regression")
     assert np.isfinite(res.to_frame()["mean"]).all()

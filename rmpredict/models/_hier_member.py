@@ -1,0 +1,206 @@
+"""One fitted structure of the stacked hierarchical model: posterior, log likelihood, predictive.
+
+A :class:`StructureFit` is what the stack holds per structure: the encoding learned from its
+training rows, the posterior (with the pointwise log likelihood of every training row), its
+diagnostics, and the predictive (draws for candidates, log densities for held-out rows).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rmpredict.datasets import CATEGORIES
+from rmpredict.features._factors import BenchmarkFactorModel
+from rmpredict.models._hier_data import (
+    Encoding,
+    ModelFeatures,
+    build_encoding,
+    model_features,
+    structure_mask,
+    training_arrays,
+)
+from rmpredict.models._hier_graph import PREDICTIVE_VARS
+
+__all__ = ["StructureFit", "DIAGNOSTIC_EXCLUDE", "SAVE_DROP_PREFIX"]
+
+DIAGNOSTIC_EXCLUDE = ("beta", "b_method", "u_pub", "sigma", "eta", "pub_capability")
+"""Deterministic functions of free parameters: not checked separately."""
+
+SAVE_DROP_PREFIX = ("z_", "eta")
+"""Latent standard-normal vectors and row predictors are not needed to predict."""
+
+
+def _row_log_likelihood(idata, arrays) -> Any:
+    """Pointwise log likelihood of every real training row (sum over its four categories)."""
+    import xarray as xr
+
+    post = idata.posterior
+    at = arrays.rows
+    n = len(at)
+    eta = post["eta"].to_numpy()[:, :, at]  # (chain, draw, rows, 4)
+    sigma = post["sigma"].to_numpy()  # (chain, draw, R, 4)
+    method = arrays.data["row_method_oh"][at].argmax(1)
+    sd = np.sqrt(sigma[:, :, method] ** 2 + arrays.data["meas_sd"][at] ** 2)
+    y = arrays.data["y"][at]
+    ll = -0.5 * (((y - eta) / sd) ** 2 + 2 * np.log(sd) + np.log(2 * np.pi))
+    return xr.Dataset({"y_obs": (("chain", "draw", "row"), ll.sum(axis=3))},
+                      coords={"row": np.arange(n)})
+
+
+@dataclass
+class StructureFit:
+    """A fitted structure (see module docstring)."""
+
+    structure: str
+    encoding: Encoding
+    factor_model: BenchmarkFactorModel
+    seen_publishers: list[str]
+    idata: Any
+    diagnostics: dict[str, Any]
+    priors: dict[str, float]
+    _post: dict[int, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    @property
+    def mask(self) -> np.ndarray:
+        return structure_mask(self.encoding, self.structure)
+
+    @classmethod
+    def fit(cls, train: pd.DataFrame, structure: str, *, factor_model: BenchmarkFactorModel,
+            n_factors: int, priors: dict[str, float], sampler: str, draws: int, tune: int,
+            chains: int, target_accept: float, random_seed: int, progressbar: bool,
+            check: bool = True) -> StructureFit:
+        """Fit ``structure`` on the training rows ``train`` (nothing else is seen)."""
+        from rmpredict.models._diagnostics import check_diagnostics
+        from rmpredict.models._sampling import sample_posterior
+
+        enc = build_encoding(train, n_factors)
+        arrays = training_arrays(train, enc, factor_model, structure)
+        obs = arrays.feats.observed_matrix()
+        enc.train_min = np.nan_to_num(np.nanmin(obs, axis=0), nan=0.0).tolist()
+        enc.train_max = np.nan_to_num(np.nanmax(obs, axis=0), nan=0.0).tolist()
+        run = sample_posterior(
+            arrays, priors=priors, n_within=len(enc.capability_names), sampler=sampler,
+            draws=draws, tune=tune, chains=chains, target_accept=target_accept,
+            random_seed=random_seed, progressbar=progressbar)
+        idata = run.idata
+        log_lik = _row_log_likelihood(idata, arrays)
+        post = idata.posterior
+        keep = [v for v in post.data_vars
+                if not str(v).startswith(SAVE_DROP_PREFIX) and not str(v).endswith("__")]
+        mask = structure_mask(enc, structure)
+        # Slopes of switched-off features are prior draws; checking them says nothing.
+        diag_vars = [v for v in keep if v not in DIAGNOSTIC_EXCLUDE]
+        groups = {"posterior": post[keep].load()}
+        if "sample_stats" in idata:
+            groups["sample_stats"] = idata.sample_stats
+        from rmpredict.models._backend import import_arviz
+
+        az = import_arviz()
+        clean = az.InferenceData(**groups)
+        clean.add_groups({"log_likelihood": log_lik})
+        active = _active(clean, mask)
+        report = check_diagnostics(active, [v for v in diag_vars if v in active.posterior],
+                                   warn=check)
+        report.update(compile_seconds=round(run.compile_seconds, 3),
+                      sample_seconds=round(run.sample_seconds, 3),
+                      reused_compiled_graph=run.reused_compiled, sampler=sampler,
+                      structure=structure)
+        seen = sorted(set(arrays.feats.publisher))
+        return cls(structure, enc, factor_model, seen, clean, report, dict(priors))
+
+    # -- posterior arrays ------------------------------------------------------------------
+    def thinned(self, n: int, names: tuple[str, ...] = PREDICTIVE_VARS) -> dict[str, np.ndarray]:
+        """Posterior arrays with chains flattened, thinned evenly to at most ``n`` samples."""
+        key = hash((n, names))
+        if key not in self._post:
+            post = self.idata.posterior
+            total = post.sizes["chain"] * post.sizes["draw"]
+            take = np.unique(np.linspace(0, total - 1, min(int(n), total)).round().astype(int))
+            out = {}
+            for name in names:
+                arr = post[name].to_numpy()
+                out[name] = arr.reshape((total, *arr.shape[2:]))[take]
+            self._post[key] = out
+        return self._post[key]
+
+    def _with_methods(self, post: dict[str, np.ndarray], methods: list[str]
+                      ) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
+        """``post`` extended by methods not fitted (drawn from the method population), the
+        method index of each entry of ``methods`` and the method names of the arrays."""
+        from rmpredict.models._hier_predict import HYPER_VARS, stable_rng, with_new_methods
+
+        names = list(self.encoding.methods)
+        new = sorted({m for m in methods if m not in names})
+        if new:
+            hyper = {k: v.astype(np.float32) for k, v in self.thinned(
+                post["alpha"].shape[0], HYPER_VARS).items()}
+            rng = stable_rng(0, "new-method", self.structure, *new)
+            post = with_new_methods(post, hyper, len(new), self.priors, rng)
+            names = [*names, *new]
+        pos = {m: i for i, m in enumerate(names)}
+        return post, np.array([pos[m] for m in methods], dtype=np.int64), names
+
+    # -- predictive ------------------------------------------------------------------------
+    def predictive(self, feats: ModelFeatures, row_model: np.ndarray, method: str,
+                   n_draws: int, random_seed: int, take: np.ndarray | None = None
+                   ) -> np.ndarray:
+        """Predictive accuracy draws ``(len(take) or S, rows, 5)`` of ``method``."""
+        from rmpredict.models._hier_predict import predictive_draws
+
+        post, row_method, names = self._with_methods(self.thinned(n_draws),
+                                                     [method] * len(row_model))
+        return predictive_draws(post, self.encoding, feats, self.seen_publishers, self.mask,
+                                row_model, row_method, names, random_seed, take=take)
+
+    def log_density(self, test: pd.DataFrame, n_draws: int = 1000,
+                    random_seed: int = 0) -> np.ndarray:
+        """Log predictive density of each row of ``test`` (its four category logits)."""
+        from rmpredict.models._hier_predict import row_log_density
+
+        feats = model_features(test, self.encoding, self.factor_model)
+        pos = {m: i for i, m in enumerate(feats.models)}
+        row_model = test["model"].map(pos).to_numpy(dtype=np.int64)
+        post, row_method, _ = self._with_methods(self.thinned(n_draws), list(test["method"]))
+        acc = test[list(CATEGORIES)].to_numpy(dtype=float)
+        return row_log_density(post, self.encoding, feats, self.seen_publishers, self.mask,
+                               row_model, row_method, acc, random_seed)
+
+    # -- persistence -----------------------------------------------------------------------
+    def state(self) -> dict[str, str]:
+        """JSON attributes that rebuild this structure from its saved groups."""
+        return {"structure": self.structure,
+                "encoding": json.dumps(self.encoding.to_dict()),
+                "seen_publishers": json.dumps(self.seen_publishers),
+                "diagnostics": json.dumps(self.diagnostics, default=str),
+                "priors": json.dumps(self.priors)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, str], idata, factor_model) -> StructureFit:
+        return cls(state["structure"], Encoding.from_dict(json.loads(state["encoding"])),
+                   factor_model, json.loads(state["seen_publishers"]), idata,
+                   json.loads(state["diagnostics"]), json.loads(state["priors"]))
+
+
+def _active(idata, mask: np.ndarray):
+    """The posterior without the slopes of switched-off features (for diagnostics)."""
+    active = np.flatnonzero(mask > 0)
+    post = idata.posterior
+    sub = {}
+    for name, arr in post.data_vars.items():
+        if not len(active) and name in ("tau_method", "tau_category"):
+            continue  # scales of slopes that are all switched off: prior draws
+        if name in ("theta", "b_method"):
+            dim = arr.dims[-1]
+            arr = arr.isel({dim: active}) if len(active) else None
+        if arr is not None:
+            sub[name] = arr
+    import xarray as xr
+
+    out = idata.copy()
+    out.posterior = xr.Dataset(sub)
+    return out
