@@ -422,6 +422,17 @@ def rank_candidates(result: PredictionResult, *, target: str = "score", k: int =
                          skill={m: trust.skill[m] for m in methods if m in trust.skill})
 
 
+def _add_observed_and_flags(out: pd.DataFrame, shown: pd.DataFrame) -> bool:
+    """Add the ``observed`` (points) and ``flags`` columns of a printed block; True if any flag."""
+    obs = shown["observed"].to_numpy(dtype=float)
+    if np.isfinite(obs).any():
+        out["observed"] = ["" if not np.isfinite(v) else f"{100 * v:.1f}" for v in obs]
+    flags = _flags(shown)
+    if any(flags):
+        out["flags"] = flags
+    return any(flags)
+
+
 def _flags(block: pd.DataFrame) -> list[str]:
     out = []
     known = block["known_result"].fillna(False).to_numpy(dtype=bool)
@@ -496,13 +507,7 @@ def format_ranking(ranking: RankingResult, *, max_rows: int | None = None) -> st
         if has_default:
             out["P(>default)"] = ["  -" if not np.isfinite(v) else f"{v:.2f}"
                                   for v in shown["p_better_than_default"]]
-        obs = shown["observed"].to_numpy(dtype=float)
-        if np.isfinite(obs).any():
-            out["observed"] = ["" if not np.isfinite(v) else f"{100 * v:.1f}" for v in obs]
-        flags = _flags(shown)
-        if any(flags):
-            any_flag = True
-            out["flags"] = flags
+        any_flag = _add_observed_and_flags(out, shown) or any_flag
         if not any(tie_mark):
             out = out.drop(columns="tie")
         lines.append(out.to_string(index=False))

@@ -44,8 +44,8 @@ import pandas as pd
 from rmpredict.decisions._draws import check_result, unique_in_order
 from rmpredict.decisions._ranking import (
     _CHUNK_ELEMENTS,
+    _add_observed_and_flags,
     _block_draws,
-    _flags,
     skill_lines,
     trust_columns,
     trust_summary,
@@ -530,13 +530,7 @@ def format_suggestion(suggestion: SuggestionResult, *, max_rows: int | None = 10
             "sd": [f"{100 * v:.1f}" for v in shown["sd"]],
             "KG (pt)": ["  -" if not np.isfinite(v) else f"{100 * v:.2f}" for v in shown["kg"]],
         })
-        obs = shown["observed"].to_numpy(dtype=float)
-        if np.isfinite(obs).any():
-            out["observed"] = ["" if not np.isfinite(v) else f"{100 * v:.1f}" for v in obs]
-        flags = _flags(shown)
-        if any(flags):
-            any_flag = True
-            out["flags"] = flags
+        any_flag = _add_observed_and_flags(out, shown) or any_flag
         lines.append(out.to_string(index=False))
         if len(block) > len(shown):
             lines.append(f"... {len(block) - len(shown)} more")

@@ -12,14 +12,19 @@ candidates of one unseen publisher share that publisher's new random effect.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from rmpredict.features._factors import BenchmarkFactorModel
-from rmpredict.models._hier_data import STAGE_DUMMIES, _numeric, _publisher_key, _unique_models
+from rmpredict.models._hier_data import (
+    STAGE_DUMMIES,
+    Encoding,
+    _numeric,
+    _publisher_key,
+    _unique_models,
+)
 
 __all__ = ["LegacyV1", "EncodingV1", "model_features_v1", "predictive_draws", "PREDICTIVE_VARS_V1"]
 
@@ -28,37 +33,15 @@ PREDICTIVE_VARS_V1 = ("alpha", "beta", "u_pub", "sigma", "s_pub", "s_run")
 CHUNK_MODELS = 1024
 
 
-@dataclass
-@dataclass
-class EncodingV1:
-    """Version-1 vocabulary and scaling (as stored in version-1 model files)."""
-
-    methods: list[str]
-    publishers: list[str]
-    n_factors: int
-    datadist: list[str]
-    lp_center: float
-    lp_scale: float
-    lt_center: float
-    lt_scale: float
-    dd_center: list[float] = field(default_factory=list)
-    dd_scale: list[float] = field(default_factory=list)
-    train_min: list[float] = field(default_factory=list)
-    train_max: list[float] = field(default_factory=list)
+class EncodingV1(Encoding):
+    """Version-1 vocabulary and scaling (as stored in version-1 model files): the fields of
+    :class:`Encoding` with the version-1 feature layout (no within-publisher terms)."""
 
     @property
     def feature_names(self) -> list[str]:
         return ([f"factor_{i + 1}" for i in range(self.n_factors)]
                 + ["log_params", "log_tokens"] + [f"stage_{s}" for s in STAGE_DUMMIES]
                 + list(self.datadist))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, state: dict[str, Any]) -> EncodingV1:
-        return cls(**state)
-
 
 
 @dataclass
