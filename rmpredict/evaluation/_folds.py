@@ -60,7 +60,7 @@ def group_folds(frame: pd.DataFrame, column: str = "publisher") -> Iterator[Grou
     if len(groups) < 2:
         raise DataValidationError(
             [f"column '{column}' has {len(groups)} distinct value(s); leave-one-{column}-out "
-             "needs at least 2"])
+             f"needs at least 2 {column}s"])
     values = frame[column].astype(str).to_numpy()
     for fold, group in enumerate(groups):
         held = values == group
