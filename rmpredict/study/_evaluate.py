@@ -147,8 +147,11 @@ def _predict_both(est: Any, candidates: pd.DataFrame, method: str) -> pd.DataFra
     with warnings.catch_warnings():
         # Extrapolation and new-method warnings are expected here and recorded in notes.
         warnings.simplefilter("ignore")
-        res = est.predict(candidates, method=method, ci_prob=0.9)
+        # A fold that holds out every model of the study's method predicts it as a new recipe.
+        known = method in est.methods_ or method == "all"
+        res = est.predict(candidates, method=method if known else "new", ci_prob=0.9)
     frame = res.to_frame()
+    frame["method"] = method
     lo50, hi50 = res.interval(0.5)  # from the same joint draws
     frame["lower50"], frame["upper50"] = lo50.ravel(), hi50.ravel()
     return frame
