@@ -139,15 +139,18 @@ class Encoding:
 def structure_mask(enc: Encoding, structure: str) -> np.ndarray:
     """0/1 mask over ``enc.feature_names`` selecting the features a structure uses.
 
-    ``full``: every feature with within-publisher (Mundlak) deviations; ``capability``:
-    factors and log parameters with their deviations; ``intercept``: none (intercepts,
-    publisher and run effects only: the Bayesian version of "predict the mean").
+    ``full``: every feature with within-publisher (Mundlak) deviations, so slopes within a
+    publisher's size ladder and between publishers can differ; ``capability``: factors and log
+    parameters with one pooled slope each (no deviations), the structure that transfers a
+    within-family slope to a new publisher unchanged; ``intercept``: none (intercepts,
+    publisher and run effects only: the Bayesian version of "predict the mean"). The stack
+    weighs split against pooled slopes and against no benchmark signal at all.
     """
     names = enc.feature_names
     if structure == "full":
         return np.ones(len(names))
     if structure == "capability":
-        keep = set(enc.capability_names) | {f"within_{n}" for n in enc.capability_names}
+        keep = set(enc.capability_names)
         return np.array([1.0 if n in keep else 0.0 for n in names])
     if structure == "intercept":
         return np.zeros(len(names))

@@ -12,8 +12,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pytest
-
 from rmpredict.datasets import CATEGORIES
 from rmpredict.exceptions import ConvergenceWarning
 from rmpredict.models import HierarchicalRMPredictor
@@ -21,7 +19,7 @@ from rmpredict.models._hier_data import logit, measurement_sd
 
 TINY = 0.005
 PRIORS = {"intercept_mean": 0.5, "intercept_sd": 1.0, "intercept_dev_scale": TINY,
-          "publisher_scale": TINY, "run_scale": TINY, "log_noise_mean": -1.2,
+          "publisher_scale": TINY, "run_scale": TINY, "log_noise_mean": -3.0,
           "log_noise_sd": TINY, "noise_dev_scale": TINY}
 
 
@@ -39,7 +37,6 @@ def _conjugate_data(reference_frame):
     return mark_validated(frame)
 
 
-@pytest.mark.slow  # does not pass yet (means off by up to 1.2 posterior sd); see #11 notes
 def test_intercepts_match_the_conjugate_normal_posterior(reference_frame):
     data = _conjugate_data(reference_frame)
     model = HierarchicalRMPredictor(structures=("intercept",), stacking="none", priors=PRIORS,
@@ -58,8 +55,9 @@ def test_intercepts_match_the_conjugate_normal_posterior(reference_frame):
     sd = 1.0 / np.sqrt(precision)
     for r in range(alpha.shape[2]):
         draws = alpha[:, :, r].reshape(-1, 4)
-        # Tolerance 1.5 posterior sd: 1,000 draws at low ESS plus the publisher, run and noise
-        # deviations the tiny priors still allow (measured: up to 1.2 sd on 2 of 4 categories).
-        # A wrong likelihood scale or ignored measurement noise moves the mean by several sd.
-        np.testing.assert_allclose(draws.mean(0), mean, atol=1.5 * sd.max() + 3 * TINY)
-        np.testing.assert_allclose(draws.std(0), sd, rtol=0.2)
+        # Tolerance 0.25 posterior sd: 1,000 draws at ESS ~2,000 put the Monte-Carlo error near
+        # 0.03 sd; the publisher, run and noise deviations the tiny priors allow add < TINY.
+        # sigma0 = exp(-3) = 0.05 is below the binomial SD (~0.08): a likelihood that dropped
+        # the measurement layer would give a posterior sd about 2x too small and fail here.
+        np.testing.assert_allclose(draws.mean(0), mean, atol=0.25 * sd.min())
+        np.testing.assert_allclose(draws.std(0), sd, rtol=0.1)
