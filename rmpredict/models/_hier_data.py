@@ -24,7 +24,8 @@ from rmpredict.features._factors import BenchmarkFactorModel
 
 __all__ = ["STAGE_DUMMIES", "ACC_CLIP", "PROMPTS_PER_CATEGORY", "STRUCTURES", "Encoding",
            "ModelFeatures", "TrainingArrays", "build_encoding", "model_features",
-           "training_arrays", "logit", "bucket", "measurement_sd", "structure_mask"]
+           "training_arrays", "logit", "bucket", "measurement_sd", "structure_mask",
+           "active_features"]
 
 STAGE_DUMMIES: tuple[str, ...] = ("base", "sft", "dpo", "rlvr")
 """Post-training stages with their own coefficient; ``instruct`` is the reference level."""
@@ -136,7 +137,12 @@ class Encoding:
         return cls(**state)
 
 
-def structure_mask(enc: Encoding, structure: str) -> np.ndarray:
+def active_features(enc: Encoding, mask: np.ndarray) -> list[str]:
+    """Names of the features ``mask`` switches on."""
+    return [n for n, on in zip(enc.feature_names, mask) if on > 0]
+
+
+def structure_mask(enc: Encoding, structure: str, *, definition: str = "current") -> np.ndarray:
     """0/1 mask over ``enc.feature_names`` selecting the features a structure uses.
 
     ``full``: every feature with within-publisher (Mundlak) deviations, so slopes within a
@@ -145,12 +151,16 @@ def structure_mask(enc: Encoding, structure: str) -> np.ndarray:
     within-family slope to a new publisher unchanged; ``intercept``: none (intercepts,
     publisher and run effects only: the Bayesian version of "predict the mean"). The stack
     weighs split against pooled slopes and against no benchmark signal at all.
+    ``definition="2026.12"`` gives the first version-2 release's capability structure (with
+    within terms), for files that did not store their feature list.
     """
     names = enc.feature_names
     if structure == "full":
         return np.ones(len(names))
     if structure == "capability":
         keep = set(enc.capability_names)
+        if definition == "2026.12":
+            keep |= {f"within_{n}" for n in enc.capability_names}
         return np.array([1.0 if n in keep else 0.0 for n in names])
     if structure == "intercept":
         return np.zeros(len(names))

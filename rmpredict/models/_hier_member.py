@@ -19,6 +19,7 @@ from rmpredict.features._factors import BenchmarkFactorModel
 from rmpredict.models._hier_data import (
     Encoding,
     ModelFeatures,
+    active_features,
     build_encoding,
     model_features,
     structure_mask,
@@ -63,11 +64,14 @@ class StructureFit:
     idata: Any
     diagnostics: dict[str, Any]
     priors: dict[str, float]
+    features: list[str] = field(default_factory=list)
+    """Names of the features this structure uses (stored: structure definitions may change)."""
     _post: dict[int, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @property
     def mask(self) -> np.ndarray:
-        return structure_mask(self.encoding, self.structure)
+        used = set(self.features)
+        return np.array([1.0 if n in used else 0.0 for n in self.encoding.feature_names])
 
     @classmethod
     def fit(cls, train: pd.DataFrame, structure: str, *, factor_model: BenchmarkFactorModel,
@@ -111,7 +115,8 @@ class StructureFit:
                       reused_compiled_graph=run.reused_compiled, sampler=sampler,
                       structure=structure)
         seen = sorted(set(arrays.feats.publisher))
-        return cls(structure, enc, factor_model, seen, clean, report, dict(priors))
+        return cls(structure, enc, factor_model, seen, clean, report, dict(priors),
+                   features=active_features(enc, mask))
 
     # -- posterior arrays ------------------------------------------------------------------
     def thinned(self, n: int, names: tuple[str, ...] = PREDICTIVE_VARS) -> dict[str, np.ndarray]:
@@ -177,13 +182,20 @@ class StructureFit:
                 "encoding": json.dumps(self.encoding.to_dict()),
                 "seen_publishers": json.dumps(self.seen_publishers),
                 "diagnostics": json.dumps(self.diagnostics, default=str),
-                "priors": json.dumps(self.priors)}
+                "priors": json.dumps(self.priors),
+                "features": json.dumps(self.features)}
 
     @classmethod
     def from_state(cls, state: dict[str, str], idata, factor_model) -> StructureFit:
-        return cls(state["structure"], Encoding.from_dict(json.loads(state["encoding"])),
-                   factor_model, json.loads(state["seen_publishers"]), idata,
-                   json.loads(state["diagnostics"]), json.loads(state["priors"]))
+        enc = Encoding.from_dict(json.loads(state["encoding"]))
+        if "features" in state:
+            features = json.loads(state["features"])
+        else:  # files of 2026.12 predate the stored list; their capability had within terms
+            features = active_features(enc, structure_mask(enc, state["structure"],
+                                                           definition="2026.12"))
+        return cls(state["structure"], enc, factor_model, json.loads(state["seen_publishers"]),
+                   idata, json.loads(state["diagnostics"]), json.loads(state["priors"]),
+                   features=features)
 
 
 def _active(idata, mask: np.ndarray):
