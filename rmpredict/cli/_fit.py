@@ -85,17 +85,18 @@ def report_filled(result) -> None:
 
 def _predict(args: argparse.Namespace) -> int:
     from rmpredict._io import check_writable, write_table_atomic
+    from rmpredict.cli._rank import _predict as predict_with_trust
+    from rmpredict.cli._rank import provenance_columns
+    from rmpredict.decisions._trust import warn_no_skill
 
     if args.output:
         check_writable(args.output, "--output")
-    predictor = load_predictor(args.model)
-    result = predictor.predict(args.candidates, method=args.method, ci_prob=args.ci_prob)
-    report_filled(result)
+    _, result = predict_with_trust(args, args.ci_prob)
+    # Each method's held-out skill travels with the table; a method without it is named once.
+    warn_no_skill(result.trust, list(dict.fromkeys(result.index["method"])), what="prediction")
     frame = result.to_frame()
-    prov = {"rmpredict_version": result.provenance.get("rmpredict_version"),
-            "model_id": result.provenance.get("model_id"),
-            "data_hash": result.provenance.get("data_hash"),
-            "random_seed": result.provenance.get("random_seed")}
+    prov = {k: ("" if v is None else v)
+            for k, v in provenance_columns(result.provenance).items()}
     if args.output:
         write_table_atomic(args.output, frame, provenance=prov)
         print(f"wrote {len(frame)} rows to {args.output}", file=sys.stderr)

@@ -152,15 +152,17 @@ class StructureFit:
 
     # -- predictive ------------------------------------------------------------------------
     def predictive(self, feats: ModelFeatures, row_model: np.ndarray, method: str,
-                   n_draws: int, random_seed: int, take: np.ndarray | None = None
-                   ) -> np.ndarray:
-        """Predictive accuracy draws ``(len(take) or S, rows, 5)`` of ``method``."""
+                   n_draws: int, random_seed: int, take: np.ndarray | None = None,
+                   slot_start: int = 0) -> np.ndarray:
+        """Predictive accuracy draws ``(len(take) or S, rows, 5)`` of ``method`` (random
+        numbers of output slots ``slot_start`` onwards)."""
         from rmpredict.models._hier_predict import predictive_draws
 
         post, row_method, names = self._with_methods(self.thinned(n_draws),
                                                      [method] * len(row_model))
         return predictive_draws(post, self.encoding, feats, self.seen_publishers, self.mask,
-                                row_model, row_method, names, random_seed, take=take)
+                                row_model, row_method, names, random_seed, take=take,
+                                slot_start=slot_start)
 
     def log_density(self, test: pd.DataFrame, n_draws: int = 1000,
                     random_seed: int = 0) -> np.ndarray:

@@ -30,61 +30,79 @@ def stable_rng(random_seed: int, *key: str) -> np.random.Generator:
     return np.random.default_rng([int(random_seed), int.from_bytes(digest, "little")])
 
 
+ROW_CHUNK = 2048
+"""Rows predicted at once: bounds the temporaries to ~S x 2048 x (J + 9) float32 values."""
+
+
+def _sample_pick(s_n: int, slot_start: int) -> tuple[int, slice]:
+    """How many random draws to make per key and which to keep (slots ``start .. start+S``)."""
+    return slot_start + s_n, slice(slot_start, None)
+
+
+def _keyed_normals(random_seed: int, keys: list[tuple[str, ...]], s_full: int, width: int,
+                   pick) -> np.ndarray:
+    """``(S, len(keys), width)`` standard normals; column ``i`` depends on ``keys[i]`` only."""
+    out = np.empty((len(keys), s_full - pick.start, width), dtype=F32)
+    for i, key in enumerate(keys):
+        out[i] = stable_rng(random_seed, *key).standard_normal((s_full, width),
+                                                               dtype=F32)[pick]
+    return out.transpose(1, 0, 2)  # contiguous per key while drawing
+
+
 def candidate_features(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFeatures,
-                       seen_publishers: list[str], random_seed: int,
-                       take: np.ndarray | None = None) -> np.ndarray:
+                       seen_publishers: list[str], random_seed: int, slot_start: int = 0,
+                       models: np.ndarray | None = None) -> np.ndarray:
     """Feature draws ``(S, n_models, J)`` (float32) for the candidates in ``feats``.
 
     Factors are drawn from the factor model's posterior, missing auxiliary features from the
     joint feature model given those factors, and the within-publisher (Mundlak) deviations are
     taken from the publisher's fitted mean capability (0 for a publisher not seen in fit).
-    ``post`` holds the samples ``take`` of the full thinned posterior (all when ``None``):
-    random numbers are drawn for every sample and then subset, so a sample's numbers do not
-    depend on which others are used.
+    Sample ``i`` of ``post`` uses the candidate's random numbers of output slot
+    ``slot_start + i``. ``models`` restricts the output to those candidates.
     """
     s_n = post["alpha"].shape[0]
-    s_full = s_n if take is None else int(take.max()) + 1 if len(take) else 0
-    pick = slice(None) if take is None else take
-    n_models, k = feats.factor_mean.shape
+    s_full, pick = _sample_pick(s_n, slot_start)
+    models = np.arange(len(feats.models)) if models is None else np.asarray(models)
+    k = feats.factor_mean.shape[1]
     n_aux = feats.aux.shape[1]
+    z = _keyed_normals(random_seed, [("features", feats.models[m]) for m in models], s_full,
+                       k + n_aux, pick)  # (S, M, K + A)
+    chol = feats.factor_chol[models].astype(F32)  # (M, K, K)
+    factors = feats.factor_mean[models].astype(F32)[None] + np.einsum(
+        "smj,mkj->smk", z[:, :, :k], chol, optimize=True)
+    obs = feats.aux[models].astype(F32)  # (M, A)
+    miss = np.isnan(obs)
+    aux = np.broadcast_to(np.nan_to_num(obs), (s_n, *obs.shape)).copy()
+    if miss.any():
+        cond = post["aux_intercept"].astype(F32)[:, None, :] + np.einsum(
+            "smk,ska->sma", factors, post["aux_loading"].astype(F32), optimize=True)
+        imputed = cond + post["aux_sd"].astype(F32)[:, None, :] * z[:, :, k:]
+        np.copyto(aux, imputed, where=miss[None])
+    cap = np.concatenate([factors, aux[:, :, :1]], axis=2)
     pub_pos = {p: i for i, p in enumerate(enc.publishers)}
     seen = set(seen_publishers)
-    intercept = post["aux_intercept"].astype(F32)  # (S, A)
-    loading = post["aux_loading"].astype(F32)  # (S, K, A)
-    aux_sd = post["aux_sd"].astype(F32)  # (S, A)
-    pub_cap = post["pub_capability"].astype(F32)  # (S, P, K + 1)
-    n_stage = feats.stage.shape[1]
-    n_feat = k + 2 + n_stage + (n_aux - 2) + k + 1
-    x = np.empty((s_n, n_models, n_feat), dtype=F32)
-    for m in range(n_models):
-        rng = stable_rng(random_seed, "features", feats.models[m])
-        z = rng.standard_normal((s_full, k + n_aux), dtype=F32)[pick]
-        factors = feats.factor_mean[m].astype(F32) + z[:, :k] @ feats.factor_chol[m].T.astype(F32)
-        aux = np.broadcast_to(feats.aux[m].astype(F32), (s_n, n_aux)).copy()
-        miss = np.isnan(feats.aux[m])
-        if miss.any():
-            cond = intercept + np.einsum("sk,ska->sa", factors, loading)
-            aux[:, miss] = (cond + aux_sd * z[:, k:])[:, miss]
-        cap = np.concatenate([factors, aux[:, :1]], axis=1)
-        pub = feats.publisher[m]
-        within = cap - pub_cap[:, pub_pos[pub]] if pub in seen else np.zeros_like(cap)
-        x[:, m] = np.concatenate(
-            [factors, aux[:, :2], np.broadcast_to(feats.stage[m].astype(F32), (s_n, n_stage)),
-             aux[:, 2:], within], axis=1)
-    return x
+    pubs = [feats.publisher[m] for m in models]
+    is_seen = np.array([p in seen for p in pubs])
+    within = np.zeros_like(cap)
+    if is_seen.any():
+        idx = np.array([pub_pos[p] for p, ok in zip(pubs, is_seen) if ok])
+        within[:, is_seen] = cap[:, is_seen] - post["pub_capability"].astype(F32)[:, idx]
+    stage = np.broadcast_to(feats.stage[models].astype(F32)[None],
+                            (s_n, len(models), feats.stage.shape[1]))
+    return np.concatenate([factors, aux[:, :, :2], stage, aux[:, :, 2:], within], axis=2)
 
 
 def _mean_logits(post: dict[str, np.ndarray], x: np.ndarray, mask: np.ndarray,
                  row_model: np.ndarray, row_method: np.ndarray) -> np.ndarray:
-    """``alpha + x . beta`` per draw and row: ``(S, n_rows, 4)``."""
+    """``alpha + x . beta`` per draw and row: ``(S, n_rows, 4)``; ``row_model`` indexes x."""
     s_n = x.shape[0]
     xm = x * mask.astype(F32)[None, None, :]
-    beta_t = np.swapaxes(post["beta"], 2, 3).astype(F32)  # (S, R, J, 4)
-    alpha = post["alpha"].astype(F32)
     eta = np.empty((s_n, len(row_model), 4), dtype=F32)
     for r in np.unique(row_method):
         rows = np.flatnonzero(row_method == r)
-        eta[:, rows] = alpha[:, r][:, None, :] + np.matmul(xm[:, row_model[rows]], beta_t[:, r])
+        beta_t = np.swapaxes(post["beta"][:, r], 1, 2).astype(F32)  # (S, J, 4)
+        eta[:, rows] = post["alpha"][:, r].astype(F32)[:, None, :] + np.matmul(
+            xm[:, row_model[rows]], beta_t)
     return eta
 
 
@@ -100,24 +118,28 @@ def _publisher_effects(post: dict[str, np.ndarray], enc: Encoding, keys: list[st
     s_n = post["alpha"].shape[0]
     pos = {p: i for i, p in enumerate(enc.publishers)}
     seen = set(seen_publishers)
+    pubs = [keys[m] for m in row_model]
+    new = np.array([p not in seen for p in pubs], dtype=bool)
     out = np.empty((s_n, len(row_model), 4), dtype=F32)
-    new = np.zeros(len(row_model), dtype=bool)
-    for i, (m, r) in enumerate(zip(row_model, row_method)):
-        pub = keys[m]
-        if pub in seen:
-            out[:, i] = post["u_pub"][:, pos[pub], r]
-        else:
-            rng = stable_rng(random_seed, "publisher", pub, str(r))
-            out[:, i] = post["s_pub"][:, r, None] * rng.standard_normal(
-                (s_full, 4), dtype=F32)[pick]
-            new[i] = True
+    old = np.flatnonzero(~new)
+    if len(old):
+        pub_idx = np.array([pos[pubs[i]] for i in old])
+        out[:, old] = post["u_pub"][:, pub_idx, row_method[old]]
+    if new.any():
+        groups: dict[tuple[str, int], list[int]] = {}
+        for i in np.flatnonzero(new):
+            groups.setdefault((pubs[i], int(row_method[i])), []).append(i)
+        z = _keyed_normals(random_seed, [("publisher", p, str(r)) for p, r in groups],
+                           s_full, 4, pick)
+        for g, ((_, r), rows) in enumerate(groups.items()):
+            out[:, rows] = (post["s_pub"][:, r, None] * z[:, g])[:, None, :]
     return out, new
 
 
 def predictive_draws(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFeatures,
                      seen_publishers: list[str], mask: np.ndarray, row_model: np.ndarray,
                      row_method: np.ndarray, method_names: list[str], random_seed: int,
-                     take: np.ndarray | None = None) -> np.ndarray:
+                     take: np.ndarray | None = None, slot_start: int = 0) -> np.ndarray:
     """Joint posterior-predictive accuracy draws of observed RewardBench results.
 
     Parameters
@@ -126,6 +148,10 @@ def predictive_draws(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFea
         Thinned posterior arrays with a leading sample axis (see ``PREDICTIVE_VARS``).
     take : ndarray of int, optional
         Use only these samples (a structure's share of a stacked mixture).
+    slot_start : int
+        Output slot of the first sample. A candidate's random numbers are keyed by its id,
+        the method and the output slot (common random numbers: they do not depend on the
+        batch), and a stack's structures fill consecutive slots.
     mask : ndarray
         The structure's feature mask.
     row_model, row_method : ndarray
@@ -142,27 +168,36 @@ def predictive_draws(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFea
     if take is not None:
         post = {k: v[take] for k, v in post.items()}
     s_n = post["alpha"].shape[0]
-    s_full = s_n if take is None else int(take.max()) + 1 if len(take) else 0
-    pick = slice(None) if take is None else take
-    x = candidate_features(post, enc, feats, seen_publishers, random_seed, take)
-    eta = _mean_logits(post, x, mask, row_model, row_method)
-    pub, _ = _publisher_effects(post, enc, feats.publisher, seen_publishers, row_model,
-                                row_method, random_seed, s_full, pick)
-    eta += pub
-    for i, (m, r) in enumerate(zip(row_model, row_method)):
-        rng = stable_rng(random_seed, "row", feats.models[m], method_names[r])
-        z = rng.standard_normal((s_full, 9), dtype=F32)[pick]
-        eta[:, i] += (post["s_run"][:, r, None] * z[:, :1]
-                      + post["sigma"][:, r] * z[:, 1:5])
-        p = 1.0 / (1.0 + np.exp(-eta[:, i]))
-        eta[:, i] += measurement_sd(p).astype(F32) * z[:, 5:9]
+    s_full, pick = _sample_pick(s_n, slot_start)
+    row_model, row_method = np.asarray(row_model), np.asarray(row_method)
     out = np.empty((s_n, len(row_model), 5), dtype=F32)
-    np.negative(eta, out=eta)
-    np.exp(eta, out=eta)
-    eta += 1.0
-    np.reciprocal(eta, out=eta)  # logistic
-    out[:, :, :4] = eta
-    out[:, :, 4] = eta.mean(axis=2)
+    s_run, sigma = post["s_run"].astype(F32), post["sigma"].astype(F32)
+    for lo in range(0, len(row_model), ROW_CHUNK):
+        rows = slice(lo, lo + ROW_CHUNK)
+        models, local = np.unique(row_model[rows], return_inverse=True)
+        methods = row_method[rows]
+        if mask.any():
+            x = candidate_features(post, enc, feats, seen_publishers, random_seed, slot_start,
+                                   models)
+            eta = _mean_logits(post, x, mask, local, methods)
+            del x
+        else:  # no features used (intercept-only structure): skip drawing them
+            eta = post["alpha"][:, methods].astype(F32)
+        eta += _publisher_effects(post, enc, feats.publisher, seen_publishers, row_model[rows],
+                                  methods, random_seed, s_full, pick)[0]
+        z = _keyed_normals(random_seed, [("row", feats.models[m], method_names[r])
+                                         for m, r in zip(row_model[rows], methods)],
+                           s_full, 9, pick)
+        eta += s_run[:, methods, None] * z[:, :, :1] + sigma[:, methods] * z[:, :, 1:5]
+        p = 1.0 / (1.0 + np.exp(-eta))
+        eta += measurement_sd(p).astype(F32) * z[:, :, 5:9]
+        del z, p
+        np.negative(eta, out=eta)
+        np.exp(eta, out=eta)
+        eta += 1.0
+        np.reciprocal(eta, out=eta)  # logistic
+        out[:, rows, :4] = eta
+        out[:, rows, 4] = eta.mean(axis=2)
     return out
 
 
@@ -181,32 +216,29 @@ def row_log_density(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFeat
 
     from rmpredict.models._hier_data import logit
 
+    row_model, row_method = np.asarray(row_model), np.asarray(row_method)
     x = candidate_features(post, enc, feats, seen_publishers, random_seed)
-    eta = _mean_logits(post, x, mask, row_model, row_method).astype(float)
+    mean = _mean_logits(post, x, mask, row_model, row_method).astype(float)  # (S, N, 4)
     pos = {p: i for i, p in enumerate(enc.publishers)}
-    y = logit(acc)
-    meas = measurement_sd(acc)
-    s_n = eta.shape[0]
-    out = np.empty(len(row_model))
     seen = set(seen_publishers)
-    for i, (m, r) in enumerate(zip(row_model, row_method)):
-        pub = feats.publisher[m]
-        diag = post["sigma"][:, r] ** 2 + meas[i][None, :] ** 2  # (S, 4)
-        mean = eta[:, i]
-        if pub in seen:
-            mean = mean + post["u_pub"][:, pos[pub], r]
-        else:
-            diag = diag + post["s_pub"][:, r, None] ** 2
-        run2 = post["s_run"][:, r] ** 2  # (S,)
-        resid = y[i][None, :] - mean
-        # Woodbury / matrix determinant lemma for D + run2 * 1 1^T.
-        inv_d = 1.0 / diag
-        denom = 1.0 + run2 * inv_d.sum(1)
-        quad = (resid**2 * inv_d).sum(1) - run2 * (resid * inv_d).sum(1) ** 2 / denom
-        logdet = np.log(diag).sum(1) + np.log(denom)
-        logp = -0.5 * (quad + logdet + len(CATEGORIES) * np.log(2 * np.pi))
-        out[i] = logsumexp(logp) - np.log(s_n)
-    return out
+    pubs = [feats.publisher[m] for m in row_model]
+    is_seen = np.array([p in seen for p in pubs], dtype=bool)
+    meas = measurement_sd(acc)
+    diag = post["sigma"][:, row_method] ** 2 + meas[None] ** 2  # (S, N, 4)
+    if is_seen.any():
+        idx = np.flatnonzero(is_seen)
+        mean[:, idx] += post["u_pub"][:, [pos[pubs[i]] for i in idx], row_method[idx]]
+    diag[:, ~is_seen] += post["s_pub"][:, row_method[~is_seen], None] ** 2
+    run2 = post["s_run"][:, row_method]  # (S, N)
+    run2 = run2 * run2
+    resid = logit(acc)[None] - mean
+    # Woodbury / matrix determinant lemma for D + run2 * 1 1^T.
+    inv_d = 1.0 / diag
+    denom = 1.0 + run2 * inv_d.sum(2)
+    quad = (resid**2 * inv_d).sum(2) - run2 * (resid * inv_d).sum(2) ** 2 / denom
+    logdet = np.log(diag).sum(2) + np.log(denom)
+    logp = -0.5 * (quad + logdet + len(CATEGORIES) * np.log(2 * np.pi))
+    return logsumexp(logp, axis=0) - np.log(mean.shape[0])
 
 
 HYPER_VARS = ("a", "tau_alpha", "theta", "tau_method", "tau_category", "log_noise_category",

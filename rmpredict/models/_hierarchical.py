@@ -375,14 +375,17 @@ class HierarchicalRMPredictor(BaseRMPredictor):
             rows = np.flatnonzero((index["method"] == method).to_numpy())
             alloc = _allocate(self.stacking_weights_for(method), n_draws)
             start = 0
-            for structure, count in alloc.items():
+            # Largest share first: a structure draws the random numbers of every slot up to
+            # its last one, so this order draws the fewest.
+            for structure, count in sorted(alloc.items(), key=lambda kv: -kv[1]):
                 if count == 0:
                     continue
                 member = self.members_[structure]
                 # Evenly spread samples of this structure's posterior (distinct: count <= S).
                 take = np.unique(np.linspace(0, n_draws - 1, count).round().astype(int))
                 draws[start:start + count, rows] = member.predictive(
-                    feats, row_model[rows], method, n_draws, int(self.random_seed), take=take)
+                    feats, row_model[rows], method, n_draws, int(self.random_seed), take=take,
+                    slot_start=start)
                 start += count
         return PredictionResult.from_draws(
             index[["model", "method"]], TARGETS, draws, ci_prob, predictor=self.name,

@@ -306,3 +306,23 @@ def test_load_predictor_dispatch(monkeypatch):
     monkeypatch.setitem(sys.modules, "rmpredict.release", release)
     assert _rank._load_predictor("fit.nc") == ("saved", "fit.nc")
     assert _rank._load_predictor(None) == ("release", None)
+
+
+def test_predict_carries_trust_flags_and_names_methods_without_skill(setup, capsys):
+    """``rmpredict predict`` writes each row's skill/known-result flags and the release
+    columns, and warns once (one line) about the method without demonstrated skill."""
+    result, cands, stub, seen, tmp = setup
+    out_csv = tmp / "pred.csv"
+    code = _run(["predict", "--candidates", str(cands), "--output", str(out_csv)])
+    assert code == 0
+    err = capsys.readouterr().err
+    warned = [line for line in err.splitlines() if "warning:" in line]
+    assert len(warned) == 1 and "Bradley–Terry" in warned[0] and "regression" not in warned[0]
+    written = pd.read_csv(out_csv)
+    flags = written.groupby("method")["skill"].unique()
+    assert flags["regression"].tolist() == ["demonstrated"]
+    assert flags["bradley_terry"].tolist() == ["none"]
+    assert (written["release"] == "stub@1").all() and (written["model_sha256"] == "ab" * 32).all()
+    assert {"known_result", "observed", "extrapolated", "new_recipe"} <= set(written.columns)
+    assert list(written.columns[:8]) == ["model", "method", "target", "mean", "sd", "lower",
+                                         "upper", "ci_prob"]
