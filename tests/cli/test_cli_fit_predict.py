@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 
 def _cli(*args, cwd=None):
@@ -13,6 +14,8 @@ def _cli(*args, cwd=None):
                           text=True, timeout=600, cwd=cwd)
 
 
+# ~4 min on 2 cores: a real stacked fit through the CLI (inner folds + three structures).
+@pytest.mark.slow
 def test_fit_then_predict(tmp_path):
     model = tmp_path / "m.nc"
     out = _cli("fit", "--draws", "100", "--tune", "100", "--chains", "2", "--seed", "3",

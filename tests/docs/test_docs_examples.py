@@ -120,6 +120,8 @@ def _runnable(block: Block, have_release: bool) -> bool:
 PAGES = doc_pages()
 HAVE_RELEASE = release_available()
 EXAMPLE_PAGES = [p for p in PAGES if python_blocks(p)]
+# Pages whose examples fit a stacked model on a full table (minutes on 2 cores): --run-slow.
+SLOW_PAGES = {"howto-own-data.md"}
 SKIPPED = [b for p in PAGES for b in python_blocks(p) if not _runnable(b, HAVE_RELEASE)]
 
 
@@ -189,7 +191,9 @@ def docs_workdir(tmp_path, monkeypatch):
 # DataWarning (e.g. "filled from the bundled tables", "stage assumed instruct") is the one
 # warning examples may raise: it describes user data, not a problem of the example.
 @pytest.mark.filterwarnings("ignore::rmpredict.exceptions.DataWarning")
-@pytest.mark.parametrize("path", EXAMPLE_PAGES, ids=[p.name for p in EXAMPLE_PAGES])
+@pytest.mark.parametrize("path", [
+    pytest.param(p, marks=pytest.mark.slow) if p.name in SLOW_PAGES else p
+    for p in EXAMPLE_PAGES], ids=[p.name for p in EXAMPLE_PAGES])
 def test_page_examples_run(path: Path, docs_workdir: Path):
     blocks = [b for b in python_blocks(path) if _runnable(b, HAVE_RELEASE)]
     if not blocks:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+
 from rmpredict.datasets import CATEGORIES
 from rmpredict.exceptions import ConvergenceWarning
 from rmpredict.models import HierarchicalRMPredictor

@@ -157,6 +157,8 @@ def test_cli_collect_prints_the_table(work, capsys):
     assert STUDY_METHOD in out and "chat_hard" in out
 
 
+# ~10 min on 2 cores: a nested stacked evaluation (inner leave-one-publisher-out per fold).
+@pytest.mark.slow
 @pytest.mark.filterwarnings(
     # 60 draws of one chain cannot reach the ESS/r-hat targets; the stage is tested, not the fit.
     "ignore::rmpredict.exceptions.ConvergenceWarning")
