@@ -59,7 +59,7 @@ def main() -> None:
     predict_s = time.perf_counter() - t0
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"| predict {args.n} candidates x {len(model.methods_)} methods x 5 targets | "
-          f"{predict_s:.2f} s | peak RSS {peak_gb:.2f} GB | draws {res.draws.shape[0]} |")
+          f"{predict_s:.2f} s | peak RSS {peak_gb:.2f} GB | joint draws: {res!r} |")
     with tempfile.TemporaryDirectory() as tmp:
         for n, cmd in ((100, ["rank"]), (20, ["suggest", "--budget", "2"])):
             path = Path(tmp) / f"c{n}.csv"

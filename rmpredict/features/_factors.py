@@ -192,14 +192,16 @@ class BenchmarkFactorModel:
         n, k = len(z), self.loadings_.shape[1]
         mean = np.zeros((n, k))
         cov = np.tile(np.eye(k), (n, 1, 1))
-        for i in range(n):
-            pat = obs[i]
+        # Rows sharing a pattern of observed scores share the posterior covariance.
+        patterns, which = np.unique(obs, axis=0, return_inverse=True)
+        for j, pat in enumerate(patterns):
             if not pat.any():
                 continue
+            rows = np.flatnonzero(which.ravel() == j)
             lo, po = self.loadings_[pat], self.psi_[pat]
             v = np.linalg.inv(np.eye(k) + lo.T @ (lo / po[:, None]))
-            mean[i] = v @ (lo.T @ ((z[i, pat] - self.mu_[pat]) / po))
-            cov[i] = v
+            mean[rows] = ((z[np.ix_(rows, np.flatnonzero(pat))] - self.mu_[pat]) / po) @ lo @ v
+            cov[rows] = v
         return mean, cov, obs.sum(1)
 
     def bic(self) -> float:

@@ -164,6 +164,17 @@ class StructureFit:
                                 row_model, row_method, names, random_seed, take=take,
                                 slot_start=slot_start)
 
+    def moments(self, feats: ModelFeatures, row_model: np.ndarray, method: str,
+                n_draws: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean ``(rows, 4)`` and covariance ``(rows, 4, 4)`` of the predictive logits of
+        ``method`` over this structure's thinned posterior (no random numbers)."""
+        from rmpredict.models._hier_moments import logit_moments
+
+        post, row_method, _ = self._with_methods(self.thinned(n_draws),
+                                                 [method] * len(row_model))
+        return logit_moments(post, self.encoding, feats, self.seen_publishers, self.mask,
+                             row_model, row_method)
+
     def log_density(self, test: pd.DataFrame, n_draws: int = 1000,
                     random_seed: int = 0) -> np.ndarray:
         """Log predictive density of each row of ``test`` (its four category logits)."""

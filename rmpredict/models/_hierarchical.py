@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rmpredict.datasets import TARGETS
+from rmpredict.datasets import CATEGORIES, TARGETS
 from rmpredict.exceptions import ExtrapolationWarning, InvalidParameterError
 from rmpredict.models._base import BaseRMPredictor, TableLike, _is_validated, as_results_frame
 from rmpredict.models._hier_data import STAGE_DUMMIES, STRUCTURES, model_features
 from rmpredict.models._hier_graph import DEFAULT_PRIORS
 from rmpredict.models._hier_member import StructureFit
+from rmpredict.models._hier_moments import mix_moments
 from rmpredict.models._prediction import PredictionResult
 
 __all__ = ["HierarchicalRMPredictor", "NEW_METHOD"]
@@ -370,9 +371,33 @@ class HierarchicalRMPredictor(BaseRMPredictor):
         notes = self._notes(feats)
         post = next(iter(self.members_.values())).idata.posterior
         n_draws = min(int(self.n_predictive_draws), post.sizes["chain"] * post.sizes["draw"])
-        draws = np.empty((n_draws, len(index), len(TARGETS)), dtype=np.float32)
-        for method in pd.unique(index["method"]):
-            rows = np.flatnonzero((index["method"] == method).to_numpy())
+        methods = index["method"].to_numpy()
+        logit_mean = np.empty((len(index), len(CATEGORIES)))
+        logit_cov = np.empty((len(index), len(CATEGORIES), len(CATEGORIES)))
+        for method in pd.unique(methods):
+            rows = np.flatnonzero(methods == method)
+            parts = [(w, *self.members_[structure].moments(feats, row_model[rows], method,
+                                                           n_draws))
+                     for structure, w in self.stacking_weights_for(method).items() if w > 0]
+            logit_mean[rows], logit_cov[rows] = mix_moments(parts)
+
+        def draw_source(sel: np.ndarray) -> np.ndarray:
+            return self._joint_draws(feats, row_model[sel], methods[sel], n_draws)
+
+        return PredictionResult.from_logit_moments(
+            index[["model", "method"]], TARGETS, logit_mean, logit_cov, ci_prob,
+            draw_source=draw_source, predictor=self.name,
+            provenance=self._provenance(model_id=self.model_id,
+                                        random_seed=int(self.random_seed)),
+            notes=notes)
+
+    def _joint_draws(self, feats, row_model: np.ndarray, methods: np.ndarray,
+                     n_draws: int) -> np.ndarray:
+        """Joint predictive draws ``(n_draws, rows, 5)``: each structure fills its stacking
+        share of the draws (common random numbers keyed by candidate, method and slot)."""
+        draws = np.empty((n_draws, len(row_model), len(TARGETS)), dtype=np.float32)
+        for method in pd.unique(methods):
+            rows = np.flatnonzero(methods == method)
             alloc = _allocate(self.stacking_weights_for(method), n_draws)
             start = 0
             # Largest share first: a structure draws the random numbers of every slot up to
@@ -387,11 +412,7 @@ class HierarchicalRMPredictor(BaseRMPredictor):
                     feats, row_model[rows], method, n_draws, int(self.random_seed), take=take,
                     slot_start=start)
                 start += count
-        return PredictionResult.from_draws(
-            index[["model", "method"]], TARGETS, draws, ci_prob, predictor=self.name,
-            provenance=self._provenance(model_id=self.model_id,
-                                        random_seed=int(self.random_seed)),
-            notes=notes)
+        return draws
 
     def _notes(self, feats) -> pd.DataFrame:
         enc = self.encoding_
@@ -400,20 +421,22 @@ class HierarchicalRMPredictor(BaseRMPredictor):
         margin = EXTRAPOLATION_MARGIN * (hi - lo)
         names = enc.base_feature_names
         support = enc.stage_support
-        extrap = []
-        for i in range(len(feats.models)):
-            row = obs[i]
-            bad = [names[j] for j in range(len(names)) if np.isfinite(row[j]) and
-                   (row[j] < lo[j] - margin[j] or row[j] > hi[j] + margin[j])
-                   and not names[j].startswith("stage_")]
-            stage = feats.stage_label[i] if feats.stage_label else "instruct"
-            if support and support.get(stage, 0) < MIN_STAGE_SUPPORT:
-                bad.append(f"stage_{stage} (seen in {support.get(stage, 0)} training models, "
-                           f"fewer than {MIN_STAGE_SUPPORT})")
-            extrap.append(",".join(bad))
+        with np.errstate(invalid="ignore"):
+            outside = np.isfinite(obs) & ((obs < lo - margin) | (obs > hi + margin))
+        outside[:, [j for j, n in enumerate(names) if n.startswith("stage_")]] = False
+        stages = feats.stage_label or ["instruct"] * len(feats.models)
+        weak = {s: f"stage_{s} (seen in {support.get(s, 0)} training models, fewer than "
+                   f"{MIN_STAGE_SUPPORT})" for s in set(stages)
+                if support and support.get(s, 0) < MIN_STAGE_SUPPORT}
+        extrap = [""] * len(feats.models)
+        for i in np.flatnonzero(outside.any(axis=1) | np.isin(stages, list(weak))):
+            bad = [names[j] for j in np.flatnonzero(outside[i])]
+            if stages[i] in weak:
+                bad.append(weak[stages[i]])
+            extrap[i] = ",".join(bad)
         notes = pd.DataFrame({
             "model": feats.models, "n_benchmarks": feats.n_benchmarks,
-            "publisher_seen": [p in self.seen_publishers_ for p in feats.publisher],
+            "publisher_seen": np.isin(feats.publisher, self.seen_publishers_),
             "stage_assumed_instruct": feats.stage_missing, "extrapolated": extrap})
         flagged = notes[notes["extrapolated"] != ""]
         if len(flagged):

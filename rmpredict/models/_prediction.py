@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,7 @@ def _central_interval(draws: np.ndarray, ci_prob: float) -> tuple[np.ndarray, np
     return lo.reshape(shape), hi.reshape(shape)
 
 
-@dataclass
+@dataclass(init=False, repr=False, eq=False)
 class PredictionResult:
     """Predicted RewardBench accuracy for candidates, one row per (model, method).
 
@@ -60,6 +61,11 @@ class PredictionResult:
     draws : numpy.ndarray or None, shape (n_draws, n_rows, n_targets)
         Joint posterior-predictive draws (Bayesian predictor only). Draw ``s`` of every row
         comes from the same posterior sample, so correlations between candidates are kept.
+        A predictor may compute them on first access (``has_draws`` says whether there are
+        any without computing them).
+    logit_mean, logit_cov : numpy.ndarray or None, shapes (n_rows, 4) and (n_rows, 4, 4)
+        Mean and covariance of the category logits when the summaries come from them (the
+        hierarchical predictor): ``mean``, ``sd`` and intervals are then deterministic.
     predictor : str
         Name of the predictor that produced the result.
     provenance : dict
@@ -80,12 +86,45 @@ class PredictionResult:
     lower: np.ndarray
     upper: np.ndarray
     ci_prob: float
-    draws: np.ndarray | None = None
-    predictor: str = ""
-    provenance: dict[str, Any] = field(default_factory=dict)
-    notes: pd.DataFrame | None = None
-    filled: pd.DataFrame | None = None
-    trust: Any = None
+    predictor: str
+    provenance: dict[str, Any]
+    notes: pd.DataFrame | None
+    filled: pd.DataFrame | None
+    trust: Any
+    logit_mean: np.ndarray | None
+    logit_cov: np.ndarray | None
+
+    def __init__(self, index: pd.DataFrame, targets: tuple[str, ...], mean: np.ndarray,
+                 sd: np.ndarray, lower: np.ndarray, upper: np.ndarray, ci_prob: float,
+                 draws: np.ndarray | None = None, predictor: str = "",
+                 provenance: dict[str, Any] | None = None, notes: pd.DataFrame | None = None,
+                 filled: pd.DataFrame | None = None, trust: Any = None,
+                 draw_source: Callable[[np.ndarray], np.ndarray] | None = None,
+                 logit_mean: np.ndarray | None = None, logit_cov: np.ndarray | None = None):
+        self.index, self.targets, self.ci_prob = index, targets, ci_prob
+        self.mean, self.sd, self.lower, self.upper = mean, sd, lower, upper
+        self.predictor, self.provenance = predictor, dict(provenance or {})
+        self.notes, self.filled, self.trust = notes, filled, trust
+        self.logit_mean, self.logit_cov = logit_mean, logit_cov
+        self._draws = draws
+        self._draw_source = draw_source
+
+    @property
+    def draws(self) -> np.ndarray | None:
+        """Joint draws ``(n_draws, n_rows, n_targets)``, computed on first access if lazy."""
+        if self._draws is None and self._draw_source is not None:
+            self._draws = self._draw_source(np.arange(len(self.index)))
+            self._draw_source = None
+        return self._draws
+
+    @draws.setter
+    def draws(self, value: np.ndarray | None) -> None:
+        self._draws, self._draw_source = value, None
+
+    @property
+    def has_draws(self) -> bool:
+        """Whether joint draws exist (without computing lazy ones)."""
+        return self._draws is not None or self._draw_source is not None
 
     @classmethod
     def from_draws(cls, index: pd.DataFrame, targets: tuple[str, ...], draws: np.ndarray,
@@ -97,16 +136,34 @@ class PredictionResult:
                    mean=draws.mean(axis=0), sd=draws.std(axis=0, ddof=1), lower=lo, upper=hi,
                    ci_prob=ci_prob, draws=draws, **kwargs)
 
+    @classmethod
+    def from_logit_moments(cls, index: pd.DataFrame, targets: tuple[str, ...],
+                           logit_mean: np.ndarray, logit_cov: np.ndarray, ci_prob: float,
+                           **kwargs: Any) -> PredictionResult:
+        """Summarise Gaussian category logits (see :mod:`rmpredict.models._logit_normal`)."""
+        from rmpredict.models._logit_normal import summarise_logit_normal
+
+        ci_prob = validate_ci_prob(ci_prob, "PredictionResult.from_logit_moments")
+        mean, sd, lo, hi = summarise_logit_normal(logit_mean, logit_cov, ci_prob)
+        return cls(index=index.reset_index(drop=True), targets=tuple(targets), mean=mean,
+                   sd=sd, lower=lo, upper=hi, ci_prob=ci_prob, logit_mean=logit_mean,
+                   logit_cov=logit_cov, **kwargs)
+
     @property
     def has_intervals(self) -> bool:
         """Whether the predictor provides predictive intervals."""
         return bool(np.isfinite(self.lower).any())
 
     def interval(self, ci_prob: float) -> tuple[np.ndarray, np.ndarray]:
-        """Central predictive interval at another ``ci_prob`` (needs draws or a Gaussian sd)."""
+        """Central predictive interval at another ``ci_prob`` (closed form, draws or sd)."""
         ci_prob = validate_ci_prob(ci_prob, "PredictionResult.interval")
         alpha = (1.0 - ci_prob) / 2.0
-        if self.draws is not None:
+        if self.logit_mean is not None:
+            from rmpredict.models._logit_normal import summarise_logit_normal
+
+            _, _, lo, hi = summarise_logit_normal(self.logit_mean, self.logit_cov, ci_prob)
+            return lo, hi
+        if self.has_draws:
             return _central_interval(self.draws, ci_prob)
         from scipy import stats
 
@@ -131,9 +188,19 @@ class PredictionResult:
             index=self.index[mask].reset_index(drop=True), targets=self.targets,
             mean=self.mean[mask], sd=self.sd[mask], lower=self.lower[mask],
             upper=self.upper[mask], ci_prob=self.ci_prob,
-            draws=None if self.draws is None else self.draws[:, mask],
-            predictor=self.predictor, provenance=self.provenance, notes=self.notes,
-            trust=None if self.trust is None else self.trust.subset(mask))
+            draws=None if self._draws is None else self._draws[:, mask],
+            draw_source=self._subset_source(mask), predictor=self.predictor,
+            provenance=self.provenance, notes=self.notes, filled=self.filled,
+            trust=None if self.trust is None else self.trust.subset(mask),
+            logit_mean=None if self.logit_mean is None else self.logit_mean[mask],
+            logit_cov=None if self.logit_cov is None else self.logit_cov[mask])
+
+    def _subset_source(self, mask: np.ndarray):
+        """The lazy draw source of the rows in ``mask`` (None if draws exist or never will)."""
+        if self._draws is not None or self._draw_source is None:
+            return None
+        source, rows = self._draw_source, np.flatnonzero(mask)
+        return lambda sel: source(rows[sel])
 
     def to_frame(self) -> pd.DataFrame:
         """Long table: ``model, method, target, mean, sd, lower, upper, ci_prob``.
@@ -174,6 +241,8 @@ class PredictionResult:
 
     def __repr__(self) -> str:
         n = len(self.index)
+        shown = ("none" if not self.has_draws else "lazy" if self._draws is None
+                 else self._draws.shape[0])
         return (f"PredictionResult(predictor={self.predictor!r}, rows={n}, "
                 f"targets={list(self.targets)}, ci_prob={self.ci_prob}, "
-                f"draws={'none' if self.draws is None else self.draws.shape[0]})")
+                f"draws={shown})")

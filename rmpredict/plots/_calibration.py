@@ -61,8 +61,9 @@ def calibration_table(source: Any, observed: pd.DataFrame | None = None, *,
     source : PredictionResult or EvaluationResult
         Predictions whose true accuracy is known (with ``observed``), or a cross-validation
         result (held-out predictions and observations inside it; ``observed`` must be None).
-        A PredictionResult's intervals at each probability come from its draws, or from a
-        Gaussian with the predictive sd when it has none; an evaluation's from the PIT of each
+        A PredictionResult's intervals at each probability are those of
+        :meth:`PredictionResult.interval` (closed form for the hierarchical predictor, else
+        its draws, else a Gaussian with the predictive sd); an evaluation's from the PIT of each
         held-out cell (a central interval of mass q holds the observation iff
         ``|PIT - 0.5| <= q / 2``).
     observed : pandas.DataFrame, optional
@@ -119,7 +120,7 @@ def _prediction_table(result, observed, targets, probs: np.ndarray) -> pd.DataFr
         result.target(t)
         if t not in observed.columns:
             raise InvalidParameterError(f"'observed' lacks the target column {t!r}.")
-    if result.draws is None and not np.isfinite(result.sd).any():
+    if not result.has_draws and not np.isfinite(result.sd).any():
         raise InvalidParameterError(
             f"Predictor {result.predictor!r} gives no uncertainty (no draws, no sd); "
             "calibration needs predictive intervals.")
