@@ -60,6 +60,10 @@ from rmpredict.datasets._public import (  # noqa: E402
     load_public_results,
     validate_public_results,
 )
+from rmpredict.datasets._public_training import (  # noqa: E402
+    PUBLIC_RECIPE,
+    public_training_rows,
+)
 
 __all__ += ["CONFIDENCE_LEVELS", "PUBLIC_BENCHMARKS", "load_public_results",
-            "validate_public_results"]
+            "validate_public_results", "PUBLIC_RECIPE", "public_training_rows"]

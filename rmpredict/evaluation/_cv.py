@@ -57,7 +57,8 @@ class EvaluationResult:
         50%/90% predictive interval; NaN without intervals), ``crps`` (fraction; NaN without a
         predictive distribution) and ``pit`` (predictive CDF at the observed value).
     folds : pandas.DataFrame
-        ``fold, publisher, n_models, n_rows`` of every fold.
+        ``fold, publisher, n_models, n_rows`` of every fold (and ``n_extra_train_rows`` with
+        ``extra_train``).
     ci_prob : float
         Mass of the ``lower``/``upper`` interval.
     timings : dict
@@ -224,8 +225,22 @@ def _check_predictors(predictors: Any) -> dict[str, BaseRMPredictor]:
     return dict(predictors)
 
 
+def _extra_rows(frame: pd.DataFrame, extra_train: Any) -> pd.DataFrame:
+    """Validated extra training rows; they must not repeat an evaluated (model, method)."""
+    extra = as_results_frame(extra_train).reset_index(drop=True)
+    both = extra.merge(frame[["model", "method"]], on=["model", "method"])
+    if len(both):
+        pairs = ", ".join(f"{m} ({r})" for m, r in both[["model", "method"]].head(5)
+                          .itertuples(index=False))
+        raise InvalidParameterError(
+            f"The 'extra_train' rows repeat {len(both)} (model, method) pair(s) of the "
+            f"evaluated table: {pairs}; give the extra rows their own method name (e.g. "
+            "'public_leaderboard') or drop them.")
+    return extra
+
+
 def leave_one_publisher_out(predictors: dict[str, BaseRMPredictor], results: Any = None, *,
-                            ci_prob: float = 0.9,
+                            ci_prob: float = 0.9, extra_train: Any = None,
                             progress: bool | None = None) -> EvaluationResult:
     """Leave-one-publisher-out cross-validation with the same folds for every predictor.
 
@@ -243,6 +258,11 @@ def leave_one_publisher_out(predictors: dict[str, BaseRMPredictor], results: Any
     ci_prob : float, default=0.9
         Mass of the ``lower``/``upper`` interval kept in ``predictions``. Coverage is
         always computed for the central 50% and 90% intervals.
+    extra_train : DataFrame or None, default=None
+        More results rows (same schema; e.g.
+        :func:`~rmpredict.datasets.public_training_rows`) added to the training rows of every
+        fold and never evaluated. A fold leaves out the extra rows of its held-out publisher
+        and of its held-out models, so nothing about them reaches training.
     progress : bool or None, default=None
         Show a tqdm progress bar; ``None`` shows one only when stderr is a terminal.
 
@@ -265,6 +285,7 @@ def leave_one_publisher_out(predictors: dict[str, BaseRMPredictor], results: Any
     ci_prob = validate_ci_prob(ci_prob, "leave_one_publisher_out")
     frame = as_results_frame(results)  # returns a still-validated frame unchanged
     frame = frame.reset_index(drop=True)
+    extra = None if extra_train is None else _extra_rows(frame, extra_train)
     folds = list(group_folds(frame, "publisher"))
     pubs = [f.group for f in folds]
     from rmpredict._progress import progress_enabled
@@ -287,7 +308,13 @@ def leave_one_publisher_out(predictors: dict[str, BaseRMPredictor], results: Any
                               "n_models": int(test["model"].nunique()),
                               "n_rows": int(len(test))})
             candidates = mark_validated(fold.candidates)
-            train = mark_validated(fold.train)
+            train = fold.train
+            if extra is not None:
+                keep = ((extra["publisher"].astype(str) != pub)
+                        & ~extra["model"].isin(set(test["model"])))
+                train = pd.concat([train, extra[keep]], ignore_index=True)
+                fold_rows[-1]["n_extra_train_rows"] = int(keep.sum())
+            train = mark_validated(train)
             for name, est in predictors.items():
                 bar.set_postfix_str(f"{pub}: {name}")
                 t0 = time.perf_counter()
@@ -323,6 +350,9 @@ def leave_one_publisher_out(predictors: dict[str, BaseRMPredictor], results: Any
                 seeds[name] = params[key]
     prov = provenance(
         protocol=PROTOCOL, data_hash=hash_frame(frame), n_rows=int(len(frame)),
+        extra_train=None if extra is None else {"data_hash": hash_frame(extra),
+                                                "n_rows": int(len(extra)),
+                                                "methods": sorted(extra["method"].unique())},
         n_publishers=len(pubs), seed=seeds, ci_prob=ci_prob,
         predictors={name: {"class": type(est).__name__,
                            "params": {k: repr(v) for k, v in est.get_params(deep=False).items()}}

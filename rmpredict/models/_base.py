@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
 from rmpredict.datasets import TARGETS
 from rmpredict.exceptions import InvalidParameterError, NotFittedError
+from rmpredict.models._params import ParamsMixin
 from rmpredict.models._prediction import PredictionResult, validate_ci_prob
 
 __all__ = ["BaseRMPredictor", "as_results_frame", "as_candidates_frame", "mark_validated"]
@@ -118,7 +118,7 @@ def _is_validated(data: object) -> bool:
     return isinstance(stored, str) and stored == _fingerprint(data)
 
 
-class BaseRMPredictor(BaseEstimator):
+class BaseRMPredictor(ParamsMixin):
     """Base class: ``fit(results) -> self`` and ``predict(candidates) -> PredictionResult``.
 
     Subclasses implement ``_fit(frame)`` (a validated results frame, all methods) and

@@ -61,12 +61,30 @@ class StructureFit:
     encoding: Encoding
     factor_model: BenchmarkFactorModel
     seen_publishers: list[str]
-    idata: Any
+    idata_source: Any
+    """The InferenceData, or the :class:`NetCDFGroups` a load read (see :attr:`idata`)."""
     diagnostics: dict[str, Any]
     priors: dict[str, float]
     features: list[str] = field(default_factory=list)
     """Names of the features this structure uses (stored: structure definitions may change)."""
     _post: dict[int, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    @property
+    def idata(self):
+        """Posterior, sample statistics and log likelihood as an ArviZ InferenceData."""
+        from rmpredict.models._netcdf_groups import as_inference_data
+
+        self.idata_source = as_inference_data(self.idata_source)
+        return self.idata_source
+
+    @idata.setter
+    def idata(self, value: Any) -> None:
+        self.idata_source = value
+
+    @property
+    def posterior(self):
+        """The posterior group (an :class:`xarray.Dataset`; does not import ArviZ)."""
+        return self.idata_source.posterior
 
     @property
     def mask(self) -> np.ndarray:
@@ -123,7 +141,7 @@ class StructureFit:
         """Posterior arrays with chains flattened, thinned evenly to at most ``n`` samples."""
         key = hash((n, names))
         if key not in self._post:
-            post = self.idata.posterior
+            post = self.posterior
             total = post.sizes["chain"] * post.sizes["draw"]
             take = np.unique(np.linspace(0, total - 1, min(int(n), total)).round().astype(int))
             out = {}

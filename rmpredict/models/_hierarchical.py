@@ -129,6 +129,23 @@ class HierarchicalRMPredictor(BaseRMPredictor):
         self.n_predictive_draws = n_predictive_draws
         self.progressbar = progressbar
 
+    @property
+    def idata_(self):
+        # A loaded model holds the file's groups and builds the InferenceData on first access
+        # (importing ArviZ costs more than the rest of a load; see _netcdf_groups).
+        from rmpredict.models._netcdf_groups import as_inference_data
+
+        try:
+            source = self.__dict__["_idata"]
+        except KeyError:
+            raise AttributeError("idata_") from None
+        self.__dict__["_idata"] = source = as_inference_data(source)
+        return source
+
+    @idata_.setter
+    def idata_(self, value: Any) -> None:
+        self.__dict__["_idata"] = value
+
     # -- configuration ---------------------------------------------------------------------
     def _config(self) -> dict[str, Any]:
         return {"n_factors": int(self.n_factors), "priors": self._priors(),
@@ -369,7 +386,7 @@ class HierarchicalRMPredictor(BaseRMPredictor):
         pos = {m: i for i, m in enumerate(feats.models)}
         row_model = index["model"].map(pos).to_numpy(dtype=np.int64)
         notes = self._notes(feats)
-        post = next(iter(self.members_.values())).idata.posterior
+        post = next(iter(self.members_.values())).posterior
         n_draws = min(int(self.n_predictive_draws), post.sizes["chain"] * post.sizes["draw"])
         methods = index["method"].to_numpy()
         logit_mean = np.empty((len(index), len(CATEGORIES)))

@@ -3,12 +3,14 @@
 Category ``c``'s accuracy is ``expit(X_c)`` with ``X ~ N(M, C)``: its quantiles are
 ``expit`` of the Gaussian quantiles (exact), its mean and SD come from Gauss–Hermite
 quadrature. The score (the mean of the four accuracies) has no closed form: its SD, skewness
-and excess kurtosis come from a fixed scrambled-Sobol point set pushed through
+and excess kurtosis come from a fixed digitally shifted Sobol' point set pushed through
 ``M + chol(C) q`` (the same points for every candidate and call, so numbers do not depend on
 the batch), and its interval from the Cornish–Fisher expansion of those moments. Quantiles
 read off the points directly would be noisier: against 65,536 points, 1,024 points miss the
-90% bounds by up to 0.45 accuracy points, Cornish–Fisher on 256 points by up to 0.13
-(300 candidates of the bundled leaderboard, released model; RESULTS.md §14).
+90% bounds by up to 0.45 accuracy points, Cornish–Fisher on 256 points by up to 0.19 (0.05
+with 1,024 points, at three times the cost; 600 rows of leaderboard candidates, released model;
+RESULTS.md §14). The points are generated here (:mod:`rmpredict.models._sobol`) because
+importing ``scipy.stats`` for them would cost more than the prediction.
 """
 
 from __future__ import annotations
@@ -35,11 +37,11 @@ def _hermite() -> tuple[np.ndarray, np.ndarray]:
 @lru_cache(maxsize=2)
 def _normal_points(dim: int) -> np.ndarray:
     from scipy.special import ndtri
-    from scipy.stats import qmc
 
-    u = qmc.Sobol(d=dim, scramble=True, seed=20261203).random_base2(
-        int(np.log2(SCORE_POINTS)))
-    return ndtri(np.clip(u, 1e-12, 1.0 - 1e-12)).astype(np.float32)  # (Q, dim)
+    from rmpredict.models._sobol import sobol_points
+
+    u = sobol_points(int(np.log2(SCORE_POINTS)), dim, seed=20261203)
+    return ndtri(u).astype(np.float32)  # (Q, dim)
 
 
 def summarise_logit_normal(mean: np.ndarray, cov: np.ndarray, ci_prob: float

@@ -170,9 +170,12 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _load_checked(cls, p: Path):
-    az = import_arviz()
+    from rmpredict.models._netcdf_groups import read_groups
+
     try:
-        idata = az.from_netcdf(str(p), engine="h5netcdf")
+        # Read without ArviZ (its import costs more than the rest of a load); ``idata_``
+        # becomes an InferenceData on first access.
+        idata = read_groups(p)
         post = idata.posterior
     except Exception as exc:  # noqa: BLE001 - any reader failure means an unusable file
         raise _fail(p, f"cannot read it as netCDF InferenceData ({type(exc).__name__}: "
@@ -186,9 +189,6 @@ def _load_checked(cls, p: Path):
     if version not in (cls.model_version, *LEGACY_VERSIONS):
         raise _fail(p, f"model version {version!r} is not one this rmpredict reads "
                        f"({', '.join((*LEGACY_VERSIONS, cls.model_version))})")
-    # Decode everything now (lazy groups would otherwise fail later, inside predict).
-    for group in idata.groups():
-        idata[group].load()
     config: dict[str, Any] = json.loads(attrs["rmpredict_config"])
     obj = cls(**config)
     if version != cls.model_version:
@@ -239,8 +239,8 @@ def _load_checked(cls, p: Path):
 def _restore_members(obj, idata, attrs: dict[str, Any]) -> None:
     """Rebuild the stacked structures of a version-2 file from its groups and attributes."""
     from rmpredict.models._hier_member import StructureFit
+    from rmpredict.models._netcdf_groups import NetCDFGroups
 
-    az = import_arviz()
     states = json.loads(attrs["rmpredict_structures"])
     order = json.loads(attrs["rmpredict_structure_order"])
     members = {}
@@ -251,7 +251,7 @@ def _restore_members(obj, idata, attrs: dict[str, Any]) -> None:
                   if f"{g}{suffix}" in idata.groups()}
         groups["posterior"] = groups["posterior"].copy()
         groups["posterior"].attrs.clear()
-        members[name] = StructureFit.from_state(states[name], az.InferenceData(**groups),
+        members[name] = StructureFit.from_state(states[name], NetCDFGroups(groups),
                                                 obj.factor_model_)
     obj.members_ = members
     obj.encoding_ = members[order[0]].encoding

@@ -165,9 +165,9 @@ class PredictionResult:
             return lo, hi
         if self.has_draws:
             return _central_interval(self.draws, ci_prob)
-        from scipy import stats
+        from scipy.special import ndtri
 
-        z = stats.norm.ppf(1.0 - alpha)
+        z = ndtri(1.0 - alpha)
         return self.mean - z * self.sd, self.mean + z * self.sd
 
     def target(self, name: str) -> int:

@@ -99,6 +99,44 @@ def test_folds_hold_out_whole_publishers_and_train_on_all_methods(ref):
     assert (p["model"].map(pub_of) == p["publisher"]).all()
 
 
+class _SpyRows(_Spy):
+    """Also records the (model, method) pairs each clone was trained on."""
+
+    def _fit(self, frame):
+        super()._fit(frame)
+        SEEN[-1]["pairs"] = set(zip(frame["model"], frame["method"]))
+
+
+def test_extra_training_rows_follow_the_fold_and_are_never_evaluated(ref):
+    from rmpredict.datasets import public_training_rows
+
+    extra = public_training_rows()
+    SEEN.clear()
+    ev = leave_one_publisher_out({"spy": _SpyRows()}, ref, extra_train=extra, progress=False)
+    extra_pairs = set(zip(extra["model"], extra["method"]))
+    for fold, seen in zip(ev.folds.to_dict("records"), SEEN):
+        held = set(ref.loc[ref["publisher"] == fold["publisher"], "model"])
+        used = seen["pairs"] & extra_pairs
+        # Exactly the extra rows of other publishers and other models reach training.
+        expected = {(m, r) for m, r, p in zip(extra["model"], extra["method"],
+                                              extra["publisher"])
+                    if p != fold["publisher"] and m not in held}
+        assert used == expected
+        assert fold["n_extra_train_rows"] == len(expected)
+        assert fold["publisher"] not in seen["publishers"]
+    # Meta's public rows (most of them) are out of the Meta fold, in the others.
+    meta = SEEN[[f["publisher"] for f in ev.folds.to_dict("records")].index("Meta")]
+    assert not any(p == "Meta" for p in meta["publishers"])
+    assert set(ev.predictions["method"]) == {"regression", "bradley_terry"}
+    assert ev.provenance["extra_train"]["n_rows"] == len(extra)
+
+
+def test_extra_training_rows_must_not_repeat_evaluated_pairs(ref):
+    with pytest.raises(InvalidParameterError, match="extra_train.*repeat"):
+        leave_one_publisher_out({"spy": _Spy()}, ref, extra_train=ref.head(3),
+                                progress=False)
+
+
 def test_mean_baseline_metrics_match_independent_computation(ref, fast_eval):
     m = fast_eval.metrics().set_index(["predictor", "method"])
     for method in ("regression", "bradley_terry"):

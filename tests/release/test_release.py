@@ -138,3 +138,46 @@ def test_release_cli():
     out = _cli("release", "verify", "nope")
     assert out.returncode == 2 and "unknown release" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+_LIGHT_PROBE = """
+import json, sys, warnings
+warnings.simplefilter("ignore")
+from rmpredict.cli import main
+code = main(["rank", "--candidates", "data/examples/candidates.csv", "--output", sys.argv[1]])
+heavy = ("arviz", "sklearn", "scipy.stats", "matplotlib", "pymc", "pytensor", "torch")
+print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules]}))
+"""
+
+
+def test_rank_from_the_release_imports_no_heavy_library(tmp_path):
+    # Start-up time of `rmpredict rank` is dominated by imports (RESULTS.md §14): loading a
+    # release and ranking must not pull in ArviZ, scikit-learn, scipy.stats or matplotlib.
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", _LIGHT_PROBE, str(tmp_path / "r.csv")],
+                          capture_output=True, text=True, timeout=300, cwd=root, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result == {"code": 0, "loaded": []}
+
+
+def test_loaded_release_idata_is_inference_data_with_the_file_content():
+    import arviz as az
+
+    from rmpredict.models._model_io import content_hash
+
+    model = load_release()
+    rel = list_releases()[-1]
+    idata = model.idata_
+    assert isinstance(idata, az.InferenceData)
+    again = az.from_netcdf(str(rel.path), engine="h5netcdf")
+    assert sorted(idata.groups()) == sorted(again.groups())
+    assert content_hash(idata) == content_hash(again)
+    for name, member in model.members_.items():
+        assert isinstance(member.idata, az.InferenceData), name
+        suffix = "" if name == next(iter(model.members_)) else f"_{name}"
+        np.testing.assert_array_equal(member.posterior["alpha"].to_numpy(),
+                                      again[f"posterior{suffix}"]["alpha"].to_numpy())

@@ -1,0 +1,69 @@
+"""Does training on public RewardBench v1 results improve seed-study predictions?
+
+The seed study's leave-one-publisher-out (the folds of ``bench_lopo.py``), with the public
+leaderboard RMs (``rmpredict.datasets.public_training_rows``: one recipe group,
+``public_leaderboard``) added to the training rows of every fold. A fold leaves out the public
+rows of its held-out publisher and models, and only seed-study rows are evaluated, so the
+numbers compare directly with ``bench_lopo.py --with-bayes`` (same predictors, seeds and
+settings; the baselines are fitted per method and so are unchanged by the extra rows).
+
+    python benchmarks/bench_public_model.py [--output DIR] [--include-low]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--include-low", action="store_true",
+                        help="also use low-confidence base mappings")
+    parser.add_argument("--predictors", nargs="+", default=["bayes", "best_single", "mean"])
+    parser.add_argument("--output", default=None, help="also write the report to this folder")
+    args = parser.parse_args()
+
+    from rmpredict.datasets import public_training_rows
+    from rmpredict.evaluation import leave_one_publisher_out, write_report
+    from rmpredict.evaluation._predictors import make_predictors
+
+    extra = public_training_rows(include_low_confidence=args.include_low)
+    info = extra.attrs["public_rows"]
+    print(f"public training rows: {info['rows']} checkpoints from {info['rms_used']} RMs; "
+          f"dropped {json.dumps(info['dropped'])}; publishers "
+          f"{extra['publisher'].value_counts().to_dict()}; stages "
+          f"{extra['post_training'].value_counts().to_dict()}")
+    predictors = make_predictors(args.predictors, seed=args.seed)
+    t0 = time.perf_counter()
+    evaluation = leave_one_publisher_out(predictors, None, extra_train=extra, progress=False)
+    wall = time.perf_counter() - t0
+    metrics = evaluation.metrics()
+    print("| method | predictor | MAE (points) | Spearman | coverage@5-10 | cover 50% | "
+          "cover 90% | CRPS (points) | n |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for method in ("regression", "bradley_terry"):
+        for rec in metrics[metrics["method"] == method].to_dict("records"):
+            def fmt(v: float, scale: float = 1.0) -> str:
+                return "–" if v != v else f"{scale * v:.2f}"
+
+            print(f"| {method} | {rec['predictor']} | {fmt(rec['mae'], 100)} | "
+                  f"{fmt(rec['spearman'])} | {fmt(rec['coverage_at_k'])} | "
+                  f"{fmt(rec['interval_coverage_50'])} | {fmt(rec['interval_coverage_90'])} | "
+                  f"{fmt(rec['crps'], 100)} | {rec['n']} |")
+    print("extra training rows per fold:",
+          dict(zip(evaluation.folds["publisher"], evaluation.folds["n_extra_train_rows"])))
+    for name, secs in evaluation.timings.items():
+        print(f"  {name:12s} {secs:7.1f} s")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  total        {wall:7.1f} s; peak RSS {peak_mb:.0f} MB")
+    if args.output:
+        write_report(evaluation, args.output)
+        print(f"wrote {args.output}/metrics.json, report.md and plots")
+
+
+if __name__ == "__main__":
+    main()
