@@ -349,3 +349,66 @@ def test_loader_validates_the_bundled_file(corrupted_copy):
     assert info.value.source == "public_rm_results.csv"
     assert any("column 'score' looks like percent" in p and "Ziya" in p
                for p in info.value.problems)
+
+
+# -- public results as training rows -------------------------------------------------------
+
+def test_public_training_rows_are_valid_results_rows_averaged_per_checkpoint():
+    from rmpredict.datasets import PUBLIC_RECIPE, load_public_results, public_training_rows
+    from rmpredict.models import as_results_frame
+
+    rows = public_training_rows()
+    info = rows.attrs["public_rows"]
+    assert rows["model"].is_unique and (rows["method"] == PUBLIC_RECIPE).all()
+    as_results_frame(rows)  # validates without warnings (warnings are errors here)
+    # Independent recount from the joined table: the RMs with all four v1 categories and a
+    # base model that has leaderboard-v2 scores.
+    pub = load_public_results(benchmark="rewardbench")
+    usable = pub.dropna(subset=["chat", "chat_hard", "safety", "reasoning"])
+    usable = usable[usable[["ifeval", "bbh", "math_lvl5", "gpqa", "musr", "mmlu_pro"]]
+                    .notna().any(axis=1)]
+    assert info["rms_used"] == len(usable)
+    assert info["rms_used"] + sum(info["dropped"].values()) == len(pub)
+    assert set(rows["model"]) == set(usable["base_model"])
+    assert sum(c["n_rms"] for c in info["checkpoints"]) == len(usable)
+    for model in ("google/gemma-2b-it", "meta-llama/Meta-Llama-3-8B-Instruct"):
+        mine = usable[usable["base_model"] == model]
+        got = rows.set_index("model").loc[model]
+        assert got["chat_hard"] == pytest.approx(mine["chat_hard"].mean())
+        assert got["score"] == pytest.approx(
+            mine[["chat", "chat_hard", "safety", "reasoning"]].to_numpy().mean())
+
+
+def test_public_training_rows_follow_the_seed_naming_of_publishers_and_stages():
+    from rmpredict.datasets import load_table, public_training_rows
+
+    rows = public_training_rows().set_index("model")
+    seed = load_table("models").set_index("model")
+    for model in rows.index.intersection(seed.index):
+        assert rows.at[model, "publisher"] == seed.at[model, "publisher"]
+        assert rows.at[model, "post_training"] == seed.at[model, "post_training"]
+    # allenai checkpoints the seed does not list still count as Ai2, like its Tulu models.
+    assert rows.at["allenai/Llama-3.1-Tulu-3-70B-SFT", "publisher"] == "Ai2"
+    assert rows.at["meta-llama/Llama-2-13b-hf", "post_training"] == "base"
+
+
+@pytest.mark.parametrize(("model", "origin", "stage"), [
+    ("meta-llama/Llama-3.1-8B", "base_init", "base"),
+    ("mistralai/Mistral-7B-v0.1", "base_init", "base"),
+    ("google/gemma-2b-it", "base_init", "instruct"),
+    ("meta-llama/Llama-2-7b-chat-hf", "base_init", "instruct"),
+    ("allenai/Llama-3.1-Tulu-3-8B-DPO", "base_init", "dpo"),
+    ("allenai/Llama-3.1-Tulu-3-70B-SFT", "base_init", "sft"),
+    ("google/gemma-2b-it", "base_pretrained", "base"),
+])
+def test_infer_stage(model, origin, stage):
+    from rmpredict.datasets._public_training import infer_stage
+
+    assert infer_stage(model, origin) == stage
+
+
+def test_public_training_rows_rejects_an_empty_recipe():
+    from rmpredict.datasets import public_training_rows
+
+    with pytest.raises(InvalidParameterError, match="recipe"):
+        public_training_rows(recipe=" ")
