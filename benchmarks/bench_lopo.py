@@ -20,6 +20,22 @@ import time
 BASELINES = ("elastic_net", "ridge", "ols", "best_single", "mean")
 
 
+def print_metrics_table(metrics) -> None:
+    """The Markdown table of ``EvaluationResult.metrics()`` printed by the LOPO benchmarks."""
+    def fmt(v: float, scale: float = 1.0) -> str:
+        return "–" if v != v else f"{scale * v:.2f}"
+
+    print("| method | predictor | MAE (points) | Spearman | coverage@5-10 | cover 50% | "
+          "cover 90% | CRPS (points) | n |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for method in ("regression", "bradley_terry"):
+        for rec in metrics[metrics["method"] == method].to_dict("records"):
+            print(f"| {method} | {rec['predictor']} | {fmt(rec['mae'], 100)} | "
+                  f"{fmt(rec['spearman'])} | {fmt(rec['coverage_at_k'])} | "
+                  f"{fmt(rec['interval_coverage_50'])} | {fmt(rec['interval_coverage_90'])} | "
+                  f"{fmt(rec['crps'], 100)} | {rec['n']} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--with-bayes", action="store_true",
@@ -47,18 +63,7 @@ def main() -> None:
 
     print(f"leave-one-publisher-out on the bundled data ({len(evaluation.folds)} folds), "
           f"{platform.processor() or platform.machine()}, seed {args.seed}")
-    print("| method | predictor | MAE (points) | Spearman | coverage@5-10 | cover 50% | "
-          "cover 90% | CRPS (points) | n |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for method in ("regression", "bradley_terry"):
-        for rec in metrics[metrics["method"] == method].to_dict("records"):
-            def fmt(v: float, scale: float = 1.0) -> str:
-                return "–" if v != v else f"{scale * v:.2f}"
-
-            print(f"| {method} | {rec['predictor']} | {fmt(rec['mae'], 100)} | "
-                  f"{fmt(rec['spearman'])} | {fmt(rec['coverage_at_k'])} | "
-                  f"{fmt(rec['interval_coverage_50'])} | {fmt(rec['interval_coverage_90'])} | "
-                  f"{fmt(rec['crps'], 100)} | {rec['n']} |")
+    print_metrics_table(metrics)
     print("\nwall time (fit + predict over all folds):")
     for name, secs in evaluation.timings.items():
         print(f"  {name:12s} {secs:7.1f} s")

@@ -27,6 +27,8 @@ def main() -> None:
     parser.add_argument("--output", default=None, help="also write the report to this folder")
     args = parser.parse_args()
 
+    from bench_lopo import print_metrics_table  # this folder is on sys.path when run
+
     from rmpredict.datasets import public_training_rows
     from rmpredict.evaluation import leave_one_publisher_out, write_report
     from rmpredict.evaluation._predictors import make_predictors
@@ -42,18 +44,7 @@ def main() -> None:
     evaluation = leave_one_publisher_out(predictors, None, extra_train=extra, progress=False)
     wall = time.perf_counter() - t0
     metrics = evaluation.metrics()
-    print("| method | predictor | MAE (points) | Spearman | coverage@5-10 | cover 50% | "
-          "cover 90% | CRPS (points) | n |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for method in ("regression", "bradley_terry"):
-        for rec in metrics[metrics["method"] == method].to_dict("records"):
-            def fmt(v: float, scale: float = 1.0) -> str:
-                return "–" if v != v else f"{scale * v:.2f}"
-
-            print(f"| {method} | {rec['predictor']} | {fmt(rec['mae'], 100)} | "
-                  f"{fmt(rec['spearman'])} | {fmt(rec['coverage_at_k'])} | "
-                  f"{fmt(rec['interval_coverage_50'])} | {fmt(rec['interval_coverage_90'])} | "
-                  f"{fmt(rec['crps'], 100)} | {rec['n']} |")
+    print_metrics_table(metrics)
     print("extra training rows per fold:",
           dict(zip(evaluation.folds["publisher"], evaluation.folds["n_extra_train_rows"])))
     for name, secs in evaluation.timings.items():
