@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--output", default=None, help="also write the report to this folder")
     args = parser.parse_args()
 
-    from rmpredict.evaluation import leave_one_publisher_out, write_report
+    from rmpredict.evaluation import leave_one_publisher_out
     from rmpredict.evaluation._predictors import make_predictors
 
     names = list(BASELINES)
@@ -64,14 +64,21 @@ def main() -> None:
     print(f"leave-one-publisher-out on the bundled data ({len(evaluation.folds)} folds), "
           f"{platform.processor() or platform.machine()}, seed {args.seed}")
     print_metrics_table(metrics)
+    finish(evaluation, wall, args.output)
+
+
+def finish(evaluation, wall: float, output: str | None) -> None:
+    """Print wall times and peak memory; write the report to ``output`` if given."""
+    from rmpredict.evaluation import write_report
+
     print("\nwall time (fit + predict over all folds):")
     for name, secs in evaluation.timings.items():
         print(f"  {name:12s} {secs:7.1f} s")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  total        {wall:7.1f} s; peak RSS {peak_mb:.0f} MB")
-    if args.output:
-        write_report(evaluation, args.output)
-        print(f"wrote {args.output}/metrics.json, report.md and plots")
+    if output:
+        write_report(evaluation, output)
+        print(f"wrote {output}/metrics.json, report.md and plots")
 
 
 if __name__ == "__main__":

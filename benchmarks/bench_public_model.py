@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import time
 
 
@@ -27,10 +26,10 @@ def main() -> None:
     parser.add_argument("--output", default=None, help="also write the report to this folder")
     args = parser.parse_args()
 
-    from bench_lopo import print_metrics_table  # this folder is on sys.path when run
+    from bench_lopo import finish, print_metrics_table  # this folder is on sys.path when run
 
     from rmpredict.datasets import public_training_rows
-    from rmpredict.evaluation import leave_one_publisher_out, write_report
+    from rmpredict.evaluation import leave_one_publisher_out
     from rmpredict.evaluation._predictors import make_predictors
 
     extra = public_training_rows(include_low_confidence=args.include_low)
@@ -47,13 +46,7 @@ def main() -> None:
     print_metrics_table(metrics)
     print("extra training rows per fold:",
           dict(zip(evaluation.folds["publisher"], evaluation.folds["n_extra_train_rows"])))
-    for name, secs in evaluation.timings.items():
-        print(f"  {name:12s} {secs:7.1f} s")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"  total        {wall:7.1f} s; peak RSS {peak_mb:.0f} MB")
-    if args.output:
-        write_report(evaluation, args.output)
-        print(f"wrote {args.output}/metrics.json, report.md and plots")
+    finish(evaluation, wall, args.output)
 
 
 if __name__ == "__main__":
