@@ -11,6 +11,7 @@ cannot be used are dropped and counted in ``frame.attrs["public_rows"]`` with th
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -45,7 +46,8 @@ def infer_stage(model_id: str, base_model_from: str) -> str:
 
 
 def public_training_rows(*, include_low_confidence: bool = False,
-                         recipe: str = PUBLIC_RECIPE) -> pd.DataFrame:
+                         recipe: str = PUBLIC_RECIPE,
+                         exclude_organisations: Sequence[str] = ()) -> pd.DataFrame:
     """Public RewardBench v1 RMs as rows of the seed study's results schema.
 
     Parameters
@@ -54,6 +56,9 @@ def public_training_rows(*, include_low_confidence: bool = False,
         Also use rows whose base-model mapping is ``low`` confidence.
     recipe : str, default="public_leaderboard"
         ``method`` given to every row.
+    exclude_organisations : sequence of str, default=()
+        Submitting organisations (``org_group``) whose RMs are left out before averaging, e.g.
+        the held-out organisation of a leave-one-organisation-out fold.
 
     Returns
     -------
@@ -82,6 +87,13 @@ def public_training_rows(*, include_low_confidence: bool = False,
         dropped[reason] = int(mask.sum())
         return pub[~mask]
 
+    if isinstance(exclude_organisations, str):
+        raise InvalidParameterError(
+            "The 'exclude_organisations' parameter of public_training_rows must be a list of "
+            f"organisation names, not one string. Got {exclude_organisations!r}; pass "
+            f"[{exclude_organisations!r}].")
+    excluded = {str(o) for o in exclude_organisations}
+    pub = drop(pub["org_group"].isin(excluded), "organisation excluded")
     pub = drop(pub[list(_V1)].isna().any(axis=1), "a RewardBench v1 category is missing")
     pub = drop(pub[list(V2_BENCHMARKS)].isna().all(axis=1),
                "the base model has no leaderboard-v2 scores")

@@ -412,3 +412,18 @@ def test_public_training_rows_rejects_an_empty_recipe():
 
     with pytest.raises(InvalidParameterError, match="recipe"):
         public_training_rows(recipe=" ")
+
+
+def test_public_training_rows_leave_out_organisations_before_averaging():
+    from rmpredict.datasets import public_training_rows
+
+    full = public_training_rows().set_index("model")
+    rows = public_training_rows(exclude_organisations=["Ray2333"])
+    info = rows.attrs["public_rows"]
+    assert info["dropped"]["organisation excluded"] == 10
+    rows = rows.set_index("model")
+    # gemma-2-2b-it was trained by Ray2333 only; gemma-2b-it by Ray2333 (4) and weqweasdas (1).
+    assert "google/gemma-2-2b-it" not in rows.index and "google/gemma-2-2b-it" in full.index
+    assert rows.at["google/gemma-2b-it", "chat"] != full.at["google/gemma-2b-it", "chat"]
+    with pytest.raises(InvalidParameterError, match="exclude_organisations"):
+        public_training_rows(exclude_organisations="Ray2333")

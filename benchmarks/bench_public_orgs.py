@@ -1,0 +1,110 @@
+"""The hierarchical model on public RewardBench v1 RMs, leave one submitting organisation out.
+
+Target: the overall RewardBench v1 score (mean of the four categories) of each public RM whose
+four categories are published and whose base model has leaderboard-v2 scores (the rows of
+``public_training_rows``, not averaged). One fold per organisation (``org_group``): the
+model is fitted on the seed study plus ``public_training_rows(exclude_organisations=[org])``
+(the held-out organisation's RMs are removed before the per-checkpoint averages), then predicts
+the ``public_leaderboard`` recipe for the held-out RMs' base models; every RM of one base gets
+the same prediction. The baselines of ``bench_public_baselines.py`` (mean, MMLU-PRO alone, best
+single benchmark, ridge) run on the same rows and folds with the same target.
+
+To keep the run to minutes the Bayesian model uses one structure (``capability``: factors and
+size, pooled slopes), no stacking, 4 x (1000 + 1000) draws — a cheaper model than the default
+stack, stated in the output.
+
+    python benchmarks/bench_public_orgs.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from bench_public_baselines import PREDICTORS, predict_fold  # this folder is on sys.path
+from scipy.stats import spearmanr
+
+CATS = ["chat", "chat_hard", "safety", "reasoning"]
+
+
+def public_rms() -> pd.DataFrame:
+    """The per-RM rows behind ``public_training_rows`` (same filters)."""
+    from rmpredict.datasets import V2_BENCHMARKS, load_public_results
+
+    pub = load_public_results(benchmark="rewardbench")
+    pub = pub.dropna(subset=CATS)
+    pub = pub[pub[list(V2_BENCHMARKS)].notna().any(axis=1)].reset_index(drop=True)
+    pub["score"] = pub[CATS].mean(axis=1)
+    return pub
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--tune", type=int, default=1000)
+    args = parser.parse_args()
+
+    from rmpredict.datasets import PUBLIC_RECIPE, public_training_rows
+    from rmpredict.models import HierarchicalRMPredictor, as_results_frame
+
+    rms = public_rms()
+    seed_rows = as_results_frame(None)
+    orgs = sorted(rms["org_group"].unique())
+    print(f"{len(rms)} public RMs, {rms['base_model'].nunique()} base models, {len(orgs)} "
+          f"organisations {rms['org_group'].value_counts().to_dict()}")
+    preds = {name: np.full(len(rms), np.nan) for name in ("bayes", *PREDICTORS)}
+    lo90, hi90 = np.full(len(rms), np.nan), np.full(len(rms), np.nan)
+    lo50, hi50 = lo90.copy(), hi90.copy()
+    t0 = time.perf_counter()
+    diagnostics = []
+    for org in orgs:
+        test = (rms["org_group"] == org).to_numpy()
+        for name in PREDICTORS:
+            preds[name][test] = predict_fold(name, rms[~test], rms[test])[0]
+        extra = public_training_rows(exclude_organisations=[org])
+        train = pd.concat([seed_rows, as_results_frame(extra)], ignore_index=True)
+        model = HierarchicalRMPredictor(structures=("capability",), stacking="none",
+                                        draws=args.draws, tune=args.tune,
+                                        random_seed=args.seed)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(train)
+            bases = pd.DataFrame({"model": rms.loc[test, "base_model"].unique()})
+            res = model.predict(bases, method=PUBLIC_RECIPE, ci_prob=0.9)
+        frame = res.to_frame()
+        frame = frame[frame["target"] == "score"].set_index("model")
+        lo, hi = res.interval(0.5)
+        half = pd.DataFrame({"lo": lo[:, -1], "hi": hi[:, -1]}, index=res.index["model"])
+        at = rms.loc[test, "base_model"]
+        preds["bayes"][test] = frame.loc[at, "mean"].to_numpy()
+        lo90[test], hi90[test] = frame.loc[at, "lower"], frame.loc[at, "upper"]
+        lo50[test], hi50[test] = half.loc[at, "lo"], half.loc[at, "hi"]
+        diag = model.diagnostics_
+        diagnostics.append((org, diag.get("max_rhat"), diag.get("min_ess_bulk"),
+                            diag.get("divergences")))
+        print(f"  fold {org}: {int(test.sum())} RMs, {len(train)} training rows, "
+              f"{time.perf_counter() - t0:.0f} s; warnings: "
+              f"{sorted({type(w.message).__name__ for w in caught})}", flush=True)
+    y = rms["score"].to_numpy()
+    print("| predictor | MAE (points) | Spearman | cover 50% | cover 90% | n RMs | n folds |")
+    print("|---|---|---|---|---|---|---|")
+    for name, p in preds.items():
+        cov = ("–", "–")
+        if name == "bayes":
+            cov = (f"{np.mean((lo50 <= y) & (y <= hi50)):.2f}",
+                   f"{np.mean((lo90 <= y) & (y <= hi90)):.2f}")
+        print(f"| {name} | {100 * np.mean(np.abs(p - y)):.2f} | "
+              f"{spearmanr(p, y).statistic:.3f} | {cov[0]} | {cov[1]} | {len(y)} | "
+              f"{len(orgs)} |")
+    worst = max(diagnostics, key=lambda d: d[1] or 0)
+    print(f"sampling: max r-hat {max(d[1] for d in diagnostics):.3f} (fold {worst[0]}), min "
+          f"bulk ESS {min(d[2] for d in diagnostics):.0f}, divergences "
+          f"{sum(d[3] for d in diagnostics)}; wall {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
