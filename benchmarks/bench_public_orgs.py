@@ -31,12 +31,10 @@ CATS = ["chat", "chat_hard", "safety", "reasoning"]
 
 
 def public_rms() -> pd.DataFrame:
-    """The per-RM rows behind ``public_training_rows`` (same filters)."""
-    from rmpredict.datasets import V2_BENCHMARKS, load_public_results
+    """The per-RM rows behind ``public_training_rows``, with their overall score."""
+    from rmpredict.datasets._public_training import usable_public_rms
 
-    pub = load_public_results(benchmark="rewardbench")
-    pub = pub.dropna(subset=CATS)
-    pub = pub[pub[list(V2_BENCHMARKS)].notna().any(axis=1)].reset_index(drop=True)
+    pub = usable_public_rms()[0]
     pub["score"] = pub[CATS].mean(axis=1)
     return pub
 

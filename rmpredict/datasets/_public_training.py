@@ -18,7 +18,7 @@ import pandas as pd
 from rmpredict.datasets._schema import V2_BENCHMARKS
 from rmpredict.exceptions import InvalidParameterError
 
-__all__ = ["PUBLIC_RECIPE", "public_training_rows", "infer_stage"]
+__all__ = ["PUBLIC_RECIPE", "public_training_rows", "usable_public_rms", "infer_stage"]
 
 PUBLIC_RECIPE = "public_leaderboard"
 """Default ``method`` of the public rows: the population of leaderboard recipes."""
@@ -43,6 +43,34 @@ def infer_stage(model_id: str, base_model_from: str) -> str:
         if re.search(pattern, name):
             return stage
     return "base"
+
+
+def usable_public_rms(*, include_low_confidence: bool = False,
+                      exclude_organisations: Sequence[str] = ()
+                      ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The public RewardBench v1 RMs :func:`public_training_rows` is built from, one row per RM
+    (``load_public_results`` columns), and the number dropped for each reason."""
+    from rmpredict.datasets import load_public_results
+
+    if isinstance(exclude_organisations, str):
+        raise InvalidParameterError(
+            "The 'exclude_organisations' parameter of public_training_rows must be a list of "
+            f"organisation names, not one string. Got {exclude_organisations!r}; pass "
+            f"[{exclude_organisations!r}].")
+    pub = load_public_results(include_low_confidence=include_low_confidence,
+                              benchmark="rewardbench")
+    dropped: dict[str, int] = {}
+
+    def drop(mask: pd.Series, reason: str) -> pd.DataFrame:
+        dropped[reason] = int(mask.sum())
+        return pub[~mask]
+
+    excluded = {str(o) for o in exclude_organisations}
+    pub = drop(pub["org_group"].isin(excluded), "organisation excluded")
+    pub = drop(pub[list(_V1)].isna().any(axis=1), "a RewardBench v1 category is missing")
+    pub = drop(pub[list(V2_BENCHMARKS)].isna().all(axis=1),
+               "the base model has no leaderboard-v2 scores")
+    return pub.reset_index(drop=True), dropped
 
 
 def public_training_rows(*, include_low_confidence: bool = False,
@@ -76,27 +104,11 @@ def public_training_rows(*, include_low_confidence: bool = False,
         raise InvalidParameterError(
             f"The 'recipe' parameter of public_training_rows must be a non-empty string. Got "
             f"{recipe!r} instead.")
-    from rmpredict.datasets import load_public_results, load_table
+    from rmpredict.datasets import load_table
 
-    pub = load_public_results(include_low_confidence=include_low_confidence,
-                              benchmark="rewardbench")
+    pub, dropped = usable_public_rms(include_low_confidence=include_low_confidence,
+                                     exclude_organisations=exclude_organisations)
     seed = load_table("models").set_index("model")
-    dropped: dict[str, int] = {}
-
-    def drop(mask: pd.Series, reason: str) -> pd.DataFrame:
-        dropped[reason] = int(mask.sum())
-        return pub[~mask]
-
-    if isinstance(exclude_organisations, str):
-        raise InvalidParameterError(
-            "The 'exclude_organisations' parameter of public_training_rows must be a list of "
-            f"organisation names, not one string. Got {exclude_organisations!r}; pass "
-            f"[{exclude_organisations!r}].")
-    excluded = {str(o) for o in exclude_organisations}
-    pub = drop(pub["org_group"].isin(excluded), "organisation excluded")
-    pub = drop(pub[list(_V1)].isna().any(axis=1), "a RewardBench v1 category is missing")
-    pub = drop(pub[list(V2_BENCHMARKS)].isna().all(axis=1),
-               "the base model has no leaderboard-v2 scores")
     publisher = [_publisher(m, p, seed) for m, p in zip(pub["base_model"], pub["base_publisher"])]
     stage = [seed.at[m, "post_training"] if m in seed.index else infer_stage(m, f)
              for m, f in zip(pub["base_model"], pub["base_model_from"])]

@@ -367,11 +367,10 @@ def _stage_support(fit: pd.DataFrame) -> dict[str, int]:
 
 
 def _fit_frame(predictor: Any) -> pd.DataFrame | None:
-    # The stored groups of a loaded model when there are any: converting them into an
-    # InferenceData would import ArviZ just to read one table.
-    idata = getattr(predictor, "__dict__", {}).get("_idata")
-    if idata is None:
-        idata = getattr(predictor, "idata_", None)
+    # A loaded model's groups as stored: converting them into an InferenceData would import
+    # ArviZ just to read one table.
+    stored = getattr(predictor, "stored_idata", None)
+    idata = stored() if stored is not None else getattr(predictor, "idata_", None)
     if idata is None or "fit_data" not in idata:
         return None
     from rmpredict.models._model_io import fit_data_frame

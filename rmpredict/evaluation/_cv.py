@@ -382,20 +382,13 @@ def _predict_fold(fitted: BaseRMPredictor, candidates: pd.DataFrame, test: pd.Da
 
     nan = np.full_like(y, np.nan)
     in50, in90, crps, pit = nan.copy(), nan.copy(), nan.copy(), nan.copy()
-    closed_form = res.logit_mean is not None  # deterministic intervals: score those
-    if res.has_draws:
-        draws = res.draws[:, pos][:, :, tidx]
-        if not closed_form:
-            for level, hits in ((0.5, in50), (0.9, in90)):
-                lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
-                hits[:] = ((lo <= y) & (y <= hi)).astype(float)
-        crps = metrics.crps_draws(draws, y)
-        pit = np.mean(draws <= y[None], axis=0)
-    if closed_form:
+    if res.logit_mean is not None or res.has_draws:
+        # The result's own intervals at any level: closed form where it has one (the
+        # hierarchical predictor's deterministic summaries), else from its draws.
         for level, hits in ((0.5, in50), (0.9, in90)):
             lo, hi = res.interval(level)
             hits[:] = ((lo[pos][:, tidx] <= y) & (y <= hi[pos][:, tidx])).astype(float)
-    elif not res.has_draws and res.has_intervals:
+    elif res.has_intervals:
         for level, hits in ((0.5, in50), (0.9, in90)):
             if np.isclose(level, ci_prob):
                 lo, hi = lower, upper
@@ -404,7 +397,11 @@ def _predict_fold(fitted: BaseRMPredictor, candidates: pd.DataFrame, test: pd.Da
                 lo, hi = again.lower[pos][:, tidx], again.upper[pos][:, tidx]
             ok = np.isfinite(lo) & np.isfinite(hi)
             hits[ok] = ((lo <= y) & (y <= hi))[ok].astype(float)
-    if not res.has_draws and np.isfinite(sd).any():
+    if res.has_draws:
+        draws = res.draws[:, pos][:, :, tidx]
+        crps = metrics.crps_draws(draws, y)
+        pit = np.mean(draws <= y[None], axis=0)
+    elif np.isfinite(sd).any():
         ok = np.isfinite(sd) & (sd > 0)
         crps[ok] = metrics.crps_gaussian(mean[ok], sd[ok], y[ok])
         pit[ok] = stats.norm.cdf((y[ok] - mean[ok]) / sd[ok])

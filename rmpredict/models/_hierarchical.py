@@ -135,12 +135,16 @@ class HierarchicalRMPredictor(BaseRMPredictor):
         # (importing ArviZ costs more than the rest of a load; see _netcdf_groups).
         from rmpredict.models._netcdf_groups import as_inference_data
 
-        try:
-            source = self.__dict__["_idata"]
-        except KeyError:
-            raise AttributeError("idata_") from None
+        source = self.stored_idata()
+        if source is None:
+            raise AttributeError("idata_")
         self.__dict__["_idata"] = source = as_inference_data(source)
         return source
+
+    def stored_idata(self):
+        """``idata_`` as held: an InferenceData, or the groups a load read (``NetCDFGroups``:
+        ``groups()``, ``obj[name]``, ``name in obj``), without importing ArviZ; None unfitted."""
+        return self.__dict__.get("_idata")
 
     @idata_.setter
     def idata_(self, value: Any) -> None:

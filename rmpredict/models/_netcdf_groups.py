@@ -45,8 +45,7 @@ class NetCDFGroups:
         from rmpredict.models._backend import import_arviz
 
         az = import_arviz()
-        return az.InferenceData(attrs=self.attrs, **self._groups) if self.attrs \
-            else az.InferenceData(**self._groups)
+        return az.InferenceData(attrs=self.attrs or None, **self._groups)
 
     def __repr__(self) -> str:
         return f"NetCDFGroups({', '.join(self._groups)})"
