@@ -44,6 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="central interval probability (default: 0.9)")
     q.add_argument("--output", default=None, metavar="OUT.csv",
                    help="write the table here (CSV/Parquet/JSONL) instead of stdout")
+    from rmpredict.cli._rank import add_benchmark_arg
+
+    add_benchmark_arg(q)
     q.set_defaults(func=_predict)
 
 

@@ -14,7 +14,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-TARGET_CHOICES = ("score", "chat", "chat_hard", "safety", "reasoning")
+TARGET_CHOICES = ("score", "chat", "chat_hard", "safety", "reasoning", "factuality",
+                  "precise_if", "math", "focus", "ties")
+"""Targets of either benchmark; one not of ``--benchmark`` is refused when ranking."""
+BENCHMARK_CHOICES = ("rewardbench", "rewardbench2")
+
+
+def add_benchmark_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--benchmark", default="rewardbench", choices=BENCHMARK_CHOICES,
+                   help="benchmark to predict: rewardbench (v1, default) or rewardbench2 "
+                        "(needs a model fitted on RewardBench 2 rows)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -82,6 +91,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", default=None, metavar="OUT.csv",
                    help="also write the table (fractions in [0, 1]) to OUT (.csv, .parquet, "
                         ".jsonl), with provenance columns on every row")
+    add_benchmark_arg(p)
 
 
 def _load_predictor(model_path: str | None) -> Any:
@@ -165,7 +175,8 @@ def _predict(args: argparse.Namespace, ci_prob: float) -> tuple[Any, Any]:
         new = new_method_name() if isinstance(predictor, HierarchicalRMPredictor) else None
         method = resolve_method(args.method, known, extra=(new,) if new else ())
     frame = as_candidates_frame(args.candidates)
-    result = predictor.predict(frame, method=method, ci_prob=ci_prob)
+    result = predictor.predict(frame, method=method, ci_prob=ci_prob,
+                               benchmark=getattr(args, "benchmark", "rewardbench"))
     result.filled = frame.attrs.get("rmpredict_filled")
     report_filled(result)
     model_path = args.model if args.model and Path(args.model).is_file() else None
@@ -181,6 +192,7 @@ def provenance_columns(provenance: dict[str, Any]) -> dict[str, Any]:
             "data_hash": provenance.get("data_hash"),
             "random_seed": provenance.get("random_seed"),
             "release": provenance.get("release"),
+            "benchmark": provenance.get("benchmark", "rewardbench"),
             "model_sha256": provenance.get("model_sha256")}
 
 

@@ -11,6 +11,11 @@ import re
 __all__ = [
     "TARGETS",
     "CATEGORIES",
+    "RB2_CATEGORIES",
+    "RESULT_BENCHMARKS",
+    "DEFAULT_BENCHMARK",
+    "benchmark_categories",
+    "benchmark_targets",
     "V2_BENCHMARKS",
     "V1_BENCHMARKS",
     "BENCHMARKS",
@@ -27,6 +32,26 @@ CATEGORIES: tuple[str, ...] = ("chat", "chat_hard", "safety", "reasoning")
 
 TARGETS: tuple[str, ...] = (*CATEGORIES, "score")
 """Prediction targets; ``score`` is the unweighted mean of the four categories."""
+
+RB2_CATEGORIES: tuple[str, ...] = ("factuality", "precise_if", "math", "safety", "focus", "ties")
+"""RewardBench 2 categories (Malik et al. 2025; fractions, ``ties`` a score that can be
+slightly negative). Its overall score is the unweighted mean of the six."""
+
+DEFAULT_BENCHMARK = "rewardbench"
+RESULT_BENCHMARKS: dict[str, tuple[str, ...]] = {"rewardbench": CATEGORIES,
+                                                  "rewardbench2": RB2_CATEGORIES}
+"""Benchmarks a results table can hold (``benchmark`` column) and their categories; a table
+without the column is RewardBench v1 (the seed study's benchmark)."""
+
+
+def benchmark_categories(benchmark: str) -> tuple[str, ...]:
+    """Categories of ``benchmark`` (``rewardbench`` or ``rewardbench2``)."""
+    return RESULT_BENCHMARKS[benchmark]
+
+
+def benchmark_targets(benchmark: str) -> tuple[str, ...]:
+    """Prediction targets of ``benchmark``: its categories and ``score`` (their mean)."""
+    return (*RESULT_BENCHMARKS[benchmark], "score")
 
 V2_BENCHMARKS: tuple[str, ...] = ("ifeval", "bbh", "math_lvl5", "gpqa", "musr", "mmlu_pro")
 """Open LLM Leaderboard v2 raw accuracies (fractions)."""
@@ -73,6 +98,12 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "chat_hard": ("chat_hard", "chat-hard", "chathard"),
     "safety": ("safety",),
     "reasoning": ("reasoning",),
+    "factuality": ("factuality",),
+    "precise_if": ("precise_if", "precise if", "precise-if"),
+    "math": ("math",),
+    "focus": ("focus",),
+    "ties": ("ties",),
+    "benchmark": ("benchmark", "rm_benchmark", "eval_suite"),
     "score": ("score", "overall", "rewardbench", "rewardbench_score"),
 }
 

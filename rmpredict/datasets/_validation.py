@@ -19,9 +19,11 @@ import pandas as pd
 
 from rmpredict.datasets._schema import (
     BENCHMARKS,
-    CATEGORIES,
+    DEFAULT_BENCHMARK,
     META_NUMERIC,
     POST_TRAINING_STAGES,
+    RB2_CATEGORIES,
+    RESULT_BENCHMARKS,
     TARGETS,
     V1_BENCHMARKS,
     V2_BENCHMARKS,
@@ -43,6 +45,8 @@ PASSTHROUGH = {"rm_train_data", "source", "release", "notes", "precision", "arch
 _MAX_LISTED = 5
 _UNITS = {"params_b": "billions of parameters", "pretrain_tokens_t": "trillions of tokens"}
 _METHOD_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_TIES_MIN = -1.0
+"""RewardBench 2's ``ties`` is a score, not an accuracy: slightly negative values occur."""
 # A score column counts as "given in percent" when its values exceed 1 but not 100.
 _PERCENT_MAX = 100.0
 
@@ -135,9 +139,10 @@ def _check_numeric(frame: pd.DataFrame, col: str, problems: list[str]) -> None:
     frame[col] = num.where(~np.isinf(num.to_numpy(dtype=float, na_value=np.nan)))
 
 
-def _check_fraction(frame: pd.DataFrame, col: str, problems: list[str]) -> None:
+def _check_fraction(frame: pd.DataFrame, col: str, problems: list[str],
+                    low: float = 0.0) -> None:
     vals = frame[col]
-    out = (vals < 0) | (vals > 1)
+    out = (vals < low) | (vals > 1)
     if not out.any():
         return
     if vals.max() <= _PERCENT_MAX and vals.min() >= 0 and vals.max() > 1:
@@ -148,9 +153,64 @@ def _check_fraction(frame: pd.DataFrame, col: str, problems: list[str]) -> None:
             "column by 100 (rmpredict never rescales silently)")
     else:
         bad = ", ".join(f"{v:g}" for v in vals[out].head(_MAX_LISTED))
-        problems.append(f"column {_col(frame, col)}: value(s) {bad} outside [0, 1] at "
+        problems.append(f"column {_col(frame, col)}: value(s) {bad} outside [{low:g}, 1] at "
                         f"{_rows(frame, out)}; "
                         "scores and accuracies are fractions in [0, 1]")
+
+
+def _check_result_categories(frame: pd.DataFrame, problems: list[str], key: list[str],
+                             notes: list[str]) -> list[str]:
+    """Check each row's benchmark and its categories; derive ``score``; return the row key.
+
+    A table without a ``benchmark`` column is RewardBench v1 (the seed study's), and so is a
+    row with an empty cell (with a notice). Rows of RewardBench 2 need its six categories; a
+    score must be the mean of the row's categories.
+    """
+    if "benchmark" in frame.columns:
+        bench = frame["benchmark"].astype("string").str.strip().str.lower()
+        blank = bench.isna() | (bench == "")
+        if blank.any():
+            notes.append(f"{int(blank.sum())} row(s) have no benchmark (e.g. "
+                         f"{_rows(frame, blank)}) and are taken as {DEFAULT_BENCHMARK} (v1)")
+            bench = bench.where(~blank, DEFAULT_BENCHMARK)
+        unknown = ~bench.isin(list(RESULT_BENCHMARKS))
+        if unknown.any():
+            vals = ", ".join(repr(v) for v in frame.loc[unknown, "benchmark"].head(_MAX_LISTED))
+            problems.append(f"column 'benchmark': unknown benchmark(s) {vals} at "
+                            f"{_rows(frame, unknown)}; use one of "
+                            f"{', '.join(RESULT_BENCHMARKS)} (or drop the column for "
+                            "RewardBench v1)")
+        frame["benchmark"] = bench.where(~unknown, DEFAULT_BENCHMARK).astype(object)
+        key = [*key, "benchmark"]
+    # No column is not added: the frame (and its hash) of a v1 table stays as it was.
+    bench = frame["benchmark"] if "benchmark" in frame.columns else \
+        pd.Series(DEFAULT_BENCHMARK, index=frame.index)
+    score = pd.Series(np.nan, index=frame.index)
+    for name, cats in RESULT_BENCHMARKS.items():
+        rows = (bench == name).to_numpy()
+        if not rows.any():
+            continue
+        missing = [c for c in cats if c not in frame.columns]
+        label = "RewardBench v1" if name == DEFAULT_BENCHMARK else "RewardBench 2"
+        if missing:
+            problems.append(f"missing {label} category column(s) {', '.join(missing)}; its "
+                            f"results need {', '.join(cats)} (fractions)")
+            continue
+        empty = frame[list(cats)].isna().any(axis=1) & rows
+        if empty.any():
+            problems.append(f"empty {label} category accuracy at {_rows(frame, empty)}; every "
+                            f"{name} result row needs {', '.join(cats)}")
+        score[rows] = frame.loc[rows, list(cats)].mean(axis=1)
+    if "score" in frame.columns:
+        off = (score - frame["score"]).abs() > 0.005
+        if off.any():
+            problems.append(
+                f"column 'score' differs from the mean of the row's benchmark categories by "
+                f"more than 0.005 at {_rows(frame, off)}; score is their unweighted mean "
+                "(drop the column to have it derived)")
+    else:
+        frame["score"] = score
+    return key
 
 
 def validate_table(
@@ -220,12 +280,13 @@ def validate_table(
     frame["model"] = model.astype(str).str.strip().where(~blank, None)
 
     numeric = [c for c in frame.columns
-               if c in BENCHMARKS or c in META_NUMERIC or c in TARGETS or is_datadist_column(c)]
+               if c in BENCHMARKS or c in META_NUMERIC or c in TARGETS or c in RB2_CATEGORIES
+               or is_datadist_column(c)]
     for col in numeric:
         _check_numeric(frame, col, problems)
     for col in numeric:
-        if col in BENCHMARKS or col in TARGETS:
-            _check_fraction(frame, col, problems)
+        if col in BENCHMARKS or col in TARGETS or col in RB2_CATEGORIES:
+            _check_fraction(frame, col, problems, low=_TIES_MIN if col == "ties" else 0.0)
     for col in META_NUMERIC:
         if col in frame.columns:
             neg = frame[col] <= 0
@@ -257,25 +318,7 @@ def validate_table(
                                 " use lower-case identifiers such as bradley_terry or regression")
             frame["method"] = meth.astype(object)
             key = ["model", "method"]
-        missing = [c for c in CATEGORIES if c not in frame.columns]
-        if missing:
-            problems.append(f"missing RewardBench category column(s) {', '.join(missing)}; "
-                            "results need chat, chat_hard, safety and reasoning (fractions)")
-        else:
-            empty = frame[list(CATEGORIES)].isna().any(axis=1)
-            if empty.any():
-                problems.append(f"empty category accuracy at {_rows(frame, empty)}; every "
-                                "result row needs chat, chat_hard, safety and reasoning")
-            if "score" in frame.columns:
-                gap = (frame[list(CATEGORIES)].mean(axis=1) - frame["score"]).abs()
-                off = gap > 0.005
-                if off.any():
-                    problems.append(
-                        f"column 'score' differs from the mean of the four categories by more "
-                        f"than 0.005 at {_rows(frame, off)}; score is their unweighted mean "
-                        "(drop the column to have it derived)")
-            else:
-                frame["score"] = frame[list(CATEGORIES)].mean(axis=1)
+        key = _check_result_categories(frame, problems, key, notes)
     if all(k in frame.columns for k in key):
         dup = frame.duplicated(key, keep=False) & frame["model"].notna()
         if dup.any():

@@ -447,13 +447,22 @@ def compute_trust(result: Any, predictor: Any, candidates: Any = None, *,
     n = len(index)
     release_name, digest, release = model_identity(predictor, model_path)
     methods = unique_in_order(index["method"])
-    skills = method_skills(predictor, methods, release)
+    benchmark = getattr(result, "benchmark", "rewardbench")
+    if benchmark == "rewardbench":
+        skills = method_skills(predictor, methods, release)
+    else:  # stored evaluations are RewardBench v1 leave-one-publisher-out
+        skills = {m: MethodSkill(m, SKILL_UNKNOWN, source=f"no held-out evaluation on "
+                                 f"{benchmark} is stored with this model") for m in methods}
     rows["skill"] = index["method"].map({m: s.status for m, s in skills.items()}).to_numpy()
     known_methods = tuple(getattr(predictor, "methods_", ()) or ())
     if known_methods:
         rows["new_recipe"] = pd.array(~index["method"].isin(known_methods).to_numpy(),
                                       dtype="boolean")
     fit = _fit_frame(predictor)
+    if fit is not None:  # known results of the predicted benchmark only
+        bench = fit["benchmark"].replace("", "rewardbench") if "benchmark" in fit else \
+            pd.Series("rewardbench", index=fit.index)
+        fit = fit[(bench == benchmark).to_numpy()]
     support: dict[str, int] = {}
     if fit is not None:
         rows["known_result"] = pd.array(np.zeros(n, dtype=bool), dtype="boolean")

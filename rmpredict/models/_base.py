@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from rmpredict.datasets import TARGETS
+from rmpredict.datasets._schema import DEFAULT_BENCHMARK, RESULT_BENCHMARKS, benchmark_targets
 from rmpredict.exceptions import InvalidParameterError, NotFittedError
 from rmpredict.models._params import ParamsMixin
 from rmpredict.models._prediction import PredictionResult, validate_ci_prob
@@ -128,6 +129,8 @@ class BaseRMPredictor(ParamsMixin):
 
     targets: tuple[str, ...] = TARGETS
     name: str = "base"
+    fits_benchmarks: tuple[str, ...] = (DEFAULT_BENCHMARK,)
+    """Benchmarks whose result rows this predictor can learn from."""
 
     def fit(self, results: TableLike = None) -> BaseRMPredictor:
         """Fit on a results table (one row per model and RM method).
@@ -145,6 +148,7 @@ class BaseRMPredictor(ParamsMixin):
         from rmpredict._provenance import hash_frame
 
         frame = results if _is_validated(results) else as_results_frame(results)
+        self.benchmarks_ = self._check_benchmarks(frame)
         self.methods_ = tuple(sorted(frame["method"].unique()))
         self.n_train_ = int(len(frame))
         self.data_hash_ = hash_frame(frame)
@@ -152,7 +156,7 @@ class BaseRMPredictor(ParamsMixin):
         return self
 
     def predict(self, candidates: CandidatesLike, *, method: str = "all",
-                ci_prob: float = 0.9) -> PredictionResult:
+                ci_prob: float = 0.9, benchmark: str = DEFAULT_BENCHMARK) -> PredictionResult:
         """Predict RewardBench accuracy of RMs trained from each candidate base model.
 
         Parameters
@@ -165,6 +169,9 @@ class BaseRMPredictor(ParamsMixin):
             RM method to predict for, or ``"all"`` for every method seen in ``fit``.
         ci_prob : float, default=0.9
             Probability mass of the central predictive interval.
+        benchmark : {"rewardbench", "rewardbench2"}, default="rewardbench"
+            Benchmark to predict (its categories and overall score); one the model was
+            fitted on (``benchmarks_``).
 
         Returns
         -------
@@ -172,6 +179,7 @@ class BaseRMPredictor(ParamsMixin):
         """
         self._check_fitted()
         ci_prob = validate_ci_prob(ci_prob, f"{type(self).__name__}.predict")
+        self._check_benchmark(benchmark)
         methods = self._resolve_method(method)
         frame = candidates if _is_validated(candidates) else as_candidates_frame(candidates)
         frame = frame.reset_index(drop=True)
@@ -180,11 +188,42 @@ class BaseRMPredictor(ParamsMixin):
             "model": np.repeat(frame["model"].to_numpy(), len(methods)),
             "method": np.tile(np.array(methods, dtype=object), len(frame)),
         })
-        result = self._predict(frame, index, ci_prob)
+        result = self._predict(frame, index, ci_prob, benchmark)
+        result.benchmark = benchmark
+        result.provenance.setdefault("benchmark", benchmark)
         result.filled = frame.attrs.get("rmpredict_filled")
         return result
 
     # -- helpers ---------------------------------------------------------------------------
+    def _check_benchmarks(self, frame: pd.DataFrame) -> tuple[str, ...]:
+        """Benchmarks of the training rows; a predictor that cannot learn one says so."""
+        bench = frame["benchmark"] if "benchmark" in frame.columns else \
+            pd.Series(DEFAULT_BENCHMARK, index=frame.index)
+        present = [b for b in RESULT_BENCHMARKS if (bench == b).any()]
+        other = [b for b in present if b not in self.fits_benchmarks]
+        if other:
+            counts = ", ".join(f"{int((bench == b).sum())} {b}" for b in other)
+            raise InvalidParameterError(
+                f"{type(self).__name__} learns from {', '.join(self.fits_benchmarks)} results "
+                f"only; the table has {counts} row(s). Fit it on "
+                f"results[results['benchmark'] == '{DEFAULT_BENCHMARK}'], or use "
+                "HierarchicalRMPredictor, which pools benchmarks.")
+        return tuple(present)
+
+    def _check_benchmark(self, benchmark: str) -> None:
+        known = tuple(getattr(self, "benchmarks_", (DEFAULT_BENCHMARK,)))
+        if benchmark not in known:
+            hint = (" It was not in the training rows; fit on a table with rows of that "
+                    "benchmark (a 'benchmark' column).") if benchmark in RESULT_BENCHMARKS else ""
+            raise InvalidParameterError(
+                f"The 'benchmark' parameter of {type(self).__name__}.predict must be one of "
+                f"{list(known)} (the benchmarks this model was fitted on). Got "
+                f"{str(benchmark)[:60]!r} instead.{hint}")
+
+    def targets_of(self, benchmark: str = DEFAULT_BENCHMARK) -> tuple[str, ...]:
+        """Prediction targets on ``benchmark``: its categories and ``score``."""
+        return benchmark_targets(benchmark)
+
     def _resolve_method(self, method: str) -> list[str]:
         if method == "all":
             return list(self.methods_)
@@ -203,8 +242,8 @@ class BaseRMPredictor(ParamsMixin):
     def _fit(self, frame: pd.DataFrame) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _predict(self, frame: pd.DataFrame, index: pd.DataFrame,
-                 ci_prob: float) -> PredictionResult:  # pragma: no cover - abstract
+    def _predict(self, frame: pd.DataFrame, index: pd.DataFrame, ci_prob: float,
+                 benchmark: str) -> PredictionResult:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _provenance(self, **extra: Any) -> dict[str, Any]:

@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 
 from rmpredict.datasets import CATEGORIES
+from rmpredict.datasets._schema import DEFAULT_BENCHMARK, RESULT_BENCHMARKS
 from rmpredict.features._design import datadist_columns
 from rmpredict.features._factors import BenchmarkFactorModel
 
 __all__ = ["STAGE_DUMMIES", "ACC_CLIP", "PROMPTS_PER_CATEGORY", "STRUCTURES", "Encoding",
            "ModelFeatures", "TrainingArrays", "build_encoding", "model_features",
            "training_arrays", "logit", "bucket", "measurement_sd", "structure_mask",
-           "active_features"]
+           "active_features", "prompt_counts", "result_benchmark", "PROMPTS_PER_CATEGORY_RB2"]
 
 STAGE_DUMMIES: tuple[str, ...] = ("base", "sft", "dpo", "rlvr")
 """Post-training stages with their own coefficient; ``instruct`` is the reference level."""
@@ -41,6 +42,16 @@ PROMPTS_PER_CATEGORY: dict[str, float] = {
 }
 """Prompts behind each RewardBench v1 section score (Lambert et al. 2024, Table 1): the
 measurement layer's binomial sample sizes."""
+
+PROMPTS_PER_CATEGORY_RB2: dict[str, float] = {
+    "factuality": 475.0, "precise_if": 160.0, "math": 183.0, "safety": 450.0,
+    "focus": 495.0, "ties": 102.0,
+}
+"""Prompts of each RewardBench 2 subset (Malik et al. 2025, Table 1; best-of-4 accuracy, so
+still one Bernoulli outcome per prompt). ``ties`` is scored by a weighted rule, not plain
+accuracy; its prompt count is used as the binomial size all the same (an approximation)."""
+
+_PROMPTS = {"rewardbench": PROMPTS_PER_CATEGORY, "rewardbench2": PROMPTS_PER_CATEGORY_RB2}
 
 MIN_MODELS = 16
 MIN_PUBLISHERS = 16
@@ -69,14 +80,28 @@ def bucket(n: int, minimum: int = 16) -> int:
     return size
 
 
-def measurement_sd(acc: np.ndarray) -> np.ndarray:
+def prompt_counts(cells: list[tuple[str, str]] | None = None) -> np.ndarray:
+    """Binomial sizes of ``(benchmark, category)`` cells (default: the v1 categories)."""
+    cells = cells if cells is not None else [(DEFAULT_BENCHMARK, c) for c in CATEGORIES]
+    return np.array([_PROMPTS[b][c] for b, c in cells], dtype=float)
+
+
+def measurement_sd(acc: np.ndarray, n_prompts: np.ndarray | None = None) -> np.ndarray:
     """Binomial sampling SD of category accuracies on the logit scale (delta method).
 
-    ``acc`` has the categories on its last axis; ``sd = 1 / sqrt(n_c p (1 - p))``.
+    ``acc`` has the categories on its last axis; ``sd = 1 / sqrt(n_c p (1 - p))``, with
+    ``n_prompts`` the sizes of those categories (default: RewardBench v1's four).
     """
     p = np.clip(acc, ACC_CLIP, 1.0 - ACC_CLIP)
-    n = np.array([PROMPTS_PER_CATEGORY[c] for c in CATEGORIES], dtype=float)
+    n = prompt_counts() if n_prompts is None else n_prompts
     return 1.0 / np.sqrt(n * p * (1.0 - p))
+
+
+def result_benchmark(frame: pd.DataFrame) -> pd.Series:
+    """Each row's benchmark (a table without the column is RewardBench v1)."""
+    if "benchmark" in frame.columns:
+        return frame["benchmark"].fillna(DEFAULT_BENCHMARK).astype(str)
+    return pd.Series(DEFAULT_BENCHMARK, index=frame.index, dtype=object)
 
 
 def _publisher_key(frame: pd.DataFrame) -> pd.Series:
@@ -109,6 +134,18 @@ class Encoding:
     train_min: list[float] = field(default_factory=list)
     train_max: list[float] = field(default_factory=list)
     stage_support: dict[str, int] = field(default_factory=dict)
+    benchmarks: list[str] = field(default_factory=lambda: [DEFAULT_BENCHMARK])
+    """Benchmarks of the training rows; their categories are the model's cells."""
+
+    @property
+    def cells(self) -> list[tuple[str, str]]:
+        """``(benchmark, category)`` of each position of the category axis."""
+        return [(b, c) for b in self.benchmarks for c in RESULT_BENCHMARKS[b]]
+
+    def cell_index(self, benchmark: str) -> np.ndarray:
+        """Positions of ``benchmark``'s categories on the category axis."""
+        return np.array([i for i, (b, _) in enumerate(self.cells) if b == benchmark],
+                        dtype=np.int64)
 
     @property
     def aux_names(self) -> list[str]:
@@ -216,11 +253,13 @@ def build_encoding(train: pd.DataFrame, n_factors: int) -> Encoding:
     stage = models["post_training"].fillna("instruct") if "post_training" in models else \
         pd.Series("instruct", index=models.index)
     support = {s: int((stage == s).sum()) for s in ("instruct", *STAGE_DUMMIES)}
+    present = set(result_benchmark(train))
     return Encoding(
         methods=sorted(train["method"].unique()), publishers=sorted(set(pub)),
         n_factors=int(n_factors), datadist=dd_cols,
         lp_center=lpc, lp_scale=lps, lt_center=ltc, lt_scale=lts,
-        dd_center=[c for c, _ in ddcs], dd_scale=[s for _, s in ddcs], stage_support=support)
+        dd_center=[c for c, _ in ddcs], dd_scale=[s for _, s in ddcs], stage_support=support,
+        benchmarks=[b for b in RESULT_BENCHMARKS if b in present])
 
 
 def model_features(frame: pd.DataFrame, enc: Encoding,
@@ -252,6 +291,7 @@ class TrainingArrays:
     n_models: int  # real models (the first rows of every per-model array)
     rows: np.ndarray  # grid position of each training row, in the order of the table
     data: dict[str, np.ndarray]
+    observed: np.ndarray | None = None  # (training rows, cells): the row's benchmark cells
 
     def signature(self) -> tuple:
         """Shapes that define the compiled graph (data of equal signature reuse it)."""
@@ -286,14 +326,24 @@ def training_arrays(train: pd.DataFrame, enc: Encoding, factor_model: BenchmarkF
     row_method = np.tile(np.arange(n_methods), m_pad)
     at = (train["model"].map(pos).to_numpy(dtype=np.int64) * n_methods
           + train["method"].map(mpos).to_numpy(dtype=np.int64))
-    acc = train[list(CATEGORIES)].to_numpy(dtype=float)
-    y = np.zeros((r_pad, 4))
-    y[at] = logit(acc)
-    meas = np.ones((r_pad, 4))
-    meas[at] = measurement_sd(acc)
-    weight = np.zeros(r_pad)
-    weight[at] = 1.0
-
+    cells = enc.cells
+    n_cells = len(cells)
+    y = np.zeros((r_pad, n_cells))
+    meas = np.ones((r_pad, n_cells))
+    weight = np.zeros((r_pad, n_cells))
+    observed = np.zeros((len(train), n_cells), dtype=bool)  # cells of each training row
+    bench = result_benchmark(train).to_numpy()
+    for name in enc.benchmarks:
+        sel = np.flatnonzero(bench == name)
+        cols = enc.cell_index(name)
+        acc = train.iloc[sel][list(RESULT_BENCHMARKS[name])].to_numpy(dtype=float)
+        y[at[sel][:, None], cols] = logit(acc)
+        meas[at[sel][:, None], cols] = measurement_sd(acc, prompt_counts(
+            [cells[c] for c in cols]))
+        weight[at[sel][:, None], cols] = 1.0
+        observed[sel[:, None], cols] = True
+    bench_oh = np.array([[1.0 if b == name else 0.0 for name in enc.benchmarks]
+                         for b, _ in cells])
     pubs = {p: i for i, p in enumerate(enc.publishers)}
     model_pub = np.full(m_pad, p_pad - 1, dtype=np.int64)  # the padding publisher
     model_pub[:n_m] = [pubs[p] for p in feats.publisher]
@@ -322,5 +372,7 @@ def training_arrays(train: pd.DataFrame, enc: Encoding, factor_model: BenchmarkF
         "model_pub_oh": _onehot(model_pub, p_pad), "pub_avg": pub_avg,
         "feature_mask": structure_mask(enc, structure),
     }
+    if len(enc.benchmarks) > 1:  # an unused pm.Data would be pruned from the compiled graph
+        data["cell_benchmark_oh"] = bench_oh
     data = {key: np.ascontiguousarray(v, dtype=float) for key, v in data.items()}
-    return TrainingArrays(feats=feats, n_models=n_m, rows=at, data=data)
+    return TrainingArrays(feats=feats, n_models=n_m, rows=at, data=data, observed=observed)

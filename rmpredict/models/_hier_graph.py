@@ -1,7 +1,9 @@
 """The PyMC graph of the hierarchical RewardBench predictor (model version 2).
 
 Notation (all on the logit scale of accuracy): row ``i`` is a (model ``m``, method ``r``) pair,
-``c`` a RewardBench category, ``p`` the model's publisher and ``x_m`` its standardised features.
+``c`` a category cell (a RewardBench v1 or RewardBench 2 category; a row's observed cells are
+those of the benchmark(s) it was evaluated on), ``p`` the model's publisher and ``x_m`` its
+standardised features.
 
     logit(acc[i, c]) ~ Normal(eta[i, c], sqrt(sigma[r, c]^2 + meas[i, c]^2))
     eta[i, c] = alpha[r, c] + (mask * x_m) . beta[r, c, :] + u[p, r, c] + w[i]
@@ -15,11 +17,17 @@ block (Mundlak terms): with ``x = between + within`` the base slopes act between
 have to carry over to a new publisher. ``mask`` (data) switches feature groups off: the
 stacked structures (full, capability, intercept-only) are one compiled graph.
 
-    beta[r, c, j] = b[r, j] + tau_category * z[r, c, j],  b[r, j] = theta[j] + tau_method z'[r, j]
+    beta[r, c, j] = b[r, j] + d[B(c), j] + tau_category * z[r, c, j],
+    b[r, j] = theta[j] + tau_method z'[r, j],  d[B, j] = tau_benchmark z''[B, j]
     theta[j] ~ Normal(0, slope_scale)  (within terms: Normal(0, within_slope_scale))
     alpha[r, c] = a[c] + tau_alpha z[r, c]  (non-centred)
     log sigma[r, c] = l[c] + tau_noise * z[r, c]
     u[p, r, c] ~ N(0, s_pub[r]), w[i] ~ N(0, s_run[r])
+
+The benchmark deviation ``d`` (``B(c)`` the benchmark of cell ``c``) exists only when the
+training rows hold more than one benchmark: slopes are then shared across benchmarks through
+``b`` and deviate per benchmark and per category. The run effect ``w[i]`` is shared by all cells
+of a row, so an RM evaluated on both benchmarks has one run effect.
 
 Joint feature model: log parameters, log tokens and data-distribution features (``aux``) are
 regressed on the capability factors, ``aux[m, a] ~ Normal(c[a] + f_m . G[:, a], s_aux[a])``;
@@ -37,7 +45,7 @@ import numpy as np
 
 from rmpredict.models._hier_data import TrainingArrays
 
-__all__ = ["DEFAULT_PRIORS", "build_model", "PREDICTIVE_VARS"]
+__all__ = ["DEFAULT_PRIORS", "build_model", "PREDICTIVE_VARS", "BENCHMARK_OFFSET"]
 
 DEFAULT_PRIORS: dict[str, float] = {
     "intercept_mean": 1.0,  # logit(0.73): a typical RewardBench category accuracy
@@ -47,6 +55,7 @@ DEFAULT_PRIORS: dict[str, float] = {
     "within_slope_scale": 0.3,
     "method_slope_scale": 0.3,
     "category_slope_scale": 0.2,
+    "benchmark_slope_scale": 0.2,
     "publisher_scale": 0.3,
     "run_scale": 0.3,
     "log_noise_mean": -1.4,  # log(0.25) on the logit scale
@@ -59,6 +68,8 @@ docs/model.md together with a prior-predictive check."""
 
 PREDICTIVE_VARS = ("alpha", "beta", "u_pub", "sigma", "s_pub", "s_run", "aux_intercept",
                    "aux_loading", "aux_sd", "pub_capability")
+BENCHMARK_OFFSET = "benchmark_slope_offset"
+"""Deterministic ``d[B(c), j]`` of fits with several benchmarks (cells x features)."""
 """Posterior variables needed to predict new candidates."""
 
 
@@ -83,6 +94,8 @@ def build_model(arrays: TrainingArrays, priors: dict[str, float], n_within: int)
     n_methods = data["row_method_oh"].shape[1]
     n_pub = data["model_pub_oh"].shape[1]
     n_feat = data["feature_mask"].shape[0]
+    n_cells = data["y"].shape[1]
+    n_bench = data["cell_benchmark_oh"].shape[1] if "cell_benchmark_oh" in data else 1
     prior = priors
     with pm.Model() as model:
         dat = {name: pm.Data(name, value) for name, value in data.items()}
@@ -118,34 +131,42 @@ def build_model(arrays: TrainingArrays, priors: dict[str, float], n_within: int)
         # hierarchy is a funnel the sampler cannot cross (r-hat 1.1 on tau_method).
         b_method = pm.Deterministic("b_method", theta[None, :] + tau_method * pm.Normal(
             "z_b_method", 0, 1, shape=(n_methods, n_feat)))
-        z_beta = pm.Normal("z_beta_category", 0, 1, shape=(n_methods, 4, n_feat))
-        beta = pm.Deterministic("beta", b_method[:, None, :] + tau_category * z_beta)
+        z_beta = pm.Normal("z_beta_category", 0, 1, shape=(n_methods, n_cells, n_feat))
+        slopes = b_method[:, None, :] + tau_category * z_beta
+        if n_bench > 1:
+            tau_bench = pm.HalfNormal("tau_benchmark", prior["benchmark_slope_scale"])
+            offset = pm.Deterministic(BENCHMARK_OFFSET, pt.dot(
+                dat["cell_benchmark_oh"],
+                tau_bench * pm.Normal("z_benchmark_slope", 0, 1, shape=(n_bench, n_feat))))
+            slopes = slopes + offset[None, :, :]
+        beta = pm.Deterministic("beta", slopes)
 
-        a = pm.Normal("a", prior["intercept_mean"], prior["intercept_sd"], shape=4)
+        a = pm.Normal("a", prior["intercept_mean"], prior["intercept_sd"], shape=n_cells)
         tau_alpha = pm.HalfNormal("tau_alpha", prior["intercept_dev_scale"])
         # Non-centred: with few methods the data pin alpha as tightly as a, and the centred
         # form is a ridge (a, alpha nearly collinear) on which NUTS mixed at ESS ~20 per 1,000.
         alpha = pm.Deterministic("alpha", a[None, :] + tau_alpha * pm.Normal(
-            "z_alpha", 0, 1, shape=(n_methods, 4)))
+            "z_alpha", 0, 1, shape=(n_methods, n_cells)))
 
         s_pub = pm.HalfNormal("s_pub", prior["publisher_scale"], shape=n_methods)
         u_pub = pm.Deterministic(
             "u_pub", s_pub[None, :, None] * pm.Normal("z_u_pub", 0, 1,
-                                                      shape=(n_pub, n_methods, 4)))
+                                                      shape=(n_pub, n_methods, n_cells)))
         s_run = pm.HalfNormal("s_run", prior["run_scale"], shape=n_methods)
 
         log_noise = pm.Normal("log_noise_category", prior["log_noise_mean"],
-                              prior["log_noise_sd"], shape=4)
+                              prior["log_noise_sd"], shape=n_cells)
         tau_noise = pm.HalfNormal("tau_noise", prior["noise_dev_scale"])
-        z_noise = pm.Normal("z_noise", 0, 1, shape=(n_methods, 4))
+        z_noise = pm.Normal("z_noise", 0, 1, shape=(n_methods, n_cells))
         sigma = pm.Deterministic("sigma", pt.exp(log_noise[None, :] + tau_noise * z_noise))
 
         method_of_row, model_of_row = dat["row_method_oh"], dat["row_model_oh"]
         x_rows = pt.dot(model_of_row, x)  # (n_rows, J)
         beta_rows = pt.dot(method_of_row, beta.reshape((n_methods, -1))).reshape(
-            (-1, 4, n_feat))
+            (-1, n_cells, n_feat))
         pub_of_row = pt.dot(model_of_row, dat["model_pub_oh"])  # (n_rows, P) one-hot
-        u_rows = pt.dot(pub_of_row, u_pub.reshape((n_pub, -1))).reshape((-1, n_methods, 4))
+        u_rows = pt.dot(pub_of_row, u_pub.reshape((n_pub, -1))).reshape(
+            (-1, n_methods, n_cells))
         u_rows = pt.sum(u_rows * method_of_row[:, :, None], axis=1)  # own method's effect
         run = pt.dot(method_of_row, s_run) * pm.Normal("z_run", 0, 1,
                                                        shape=data["y"].shape[0])
@@ -153,7 +174,7 @@ def build_model(arrays: TrainingArrays, priors: dict[str, float], n_within: int)
                                + pt.sum(x_rows[:, None, :] * beta_rows, axis=2)
                                + u_rows + run[:, None])
         total_sd = pt.sqrt(pt.dot(method_of_row, sigma) ** 2 + dat["meas_sd"] ** 2)
-        pm.CustomDist("y_obs", eta, total_sd, dat["weight"][:, None],
+        pm.CustomDist("y_obs", eta, total_sd, dat["weight"],
                       logp=_weighted_normal_logp, observed=dat["y"])
     return model
 

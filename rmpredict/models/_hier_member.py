@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rmpredict.datasets import CATEGORIES
+from rmpredict.datasets._schema import DEFAULT_BENCHMARK, RESULT_BENCHMARKS
 from rmpredict.features._factors import BenchmarkFactorModel
 from rmpredict.models._hier_data import (
     Encoding,
@@ -22,14 +22,17 @@ from rmpredict.models._hier_data import (
     active_features,
     build_encoding,
     model_features,
+    prompt_counts,
+    result_benchmark,
     structure_mask,
     training_arrays,
 )
-from rmpredict.models._hier_graph import PREDICTIVE_VARS
+from rmpredict.models._hier_graph import BENCHMARK_OFFSET, PREDICTIVE_VARS
 
 __all__ = ["StructureFit", "DIAGNOSTIC_EXCLUDE", "SAVE_DROP_PREFIX"]
 
-DIAGNOSTIC_EXCLUDE = ("beta", "b_method", "u_pub", "sigma", "eta", "pub_capability")
+DIAGNOSTIC_EXCLUDE = ("beta", "b_method", "u_pub", "sigma", "eta", "pub_capability",
+                      BENCHMARK_OFFSET)
 """Deterministic functions of free parameters: not checked separately."""
 
 SAVE_DROP_PREFIX = ("z_", "eta")
@@ -37,7 +40,7 @@ SAVE_DROP_PREFIX = ("z_", "eta")
 
 
 def _row_log_likelihood(idata, arrays) -> Any:
-    """Pointwise log likelihood of every real training row (sum over its four categories)."""
+    """Pointwise log likelihood of every real training row (sum over its benchmark's cells)."""
     import xarray as xr
 
     post = idata.posterior
@@ -49,7 +52,8 @@ def _row_log_likelihood(idata, arrays) -> Any:
     sd = np.sqrt(sigma[:, :, method] ** 2 + arrays.data["meas_sd"][at] ** 2)
     y = arrays.data["y"][at]
     ll = -0.5 * (((y - eta) / sd) ** 2 + 2 * np.log(sd) + np.log(2 * np.pi))
-    return xr.Dataset({"y_obs": (("chain", "draw", "row"), ll.sum(axis=3))},
+    obs = arrays.observed if arrays.observed is not None else np.ones(y.shape, dtype=bool)
+    return xr.Dataset({"y_obs": (("chain", "draw", "row"), (ll * obs).sum(axis=3))},
                       coords={"row": np.arange(n)})
 
 
@@ -151,60 +155,100 @@ class StructureFit:
             self._post[key] = out
         return self._post[key]
 
-    def _with_methods(self, post: dict[str, np.ndarray], methods: list[str]
-                      ) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
-        """``post`` extended by methods not fitted (drawn from the method population), the
-        method index of each entry of ``methods`` and the method names of the arrays."""
-        from rmpredict.models._hier_predict import HYPER_VARS, stable_rng, with_new_methods
+    def _cell_axes(self, post: dict[str, np.ndarray], benchmark: str
+                   ) -> dict[str, np.ndarray]:
+        """``post`` restricted to ``benchmark``'s category cells (the category axis of every
+        predictive function is then that benchmark's categories)."""
+        enc = self.encoding
+        if enc.benchmarks == [benchmark]:
+            return post
+        cells = enc.cell_index(benchmark)
+        out = dict(post)
+        for name, axis in (("alpha", 2), ("beta", 2), ("sigma", 2), ("u_pub", 3), ("a", 1),
+                           ("log_noise_category", 1), (BENCHMARK_OFFSET, 1)):
+            if name in out:
+                out[name] = np.take(out[name], cells, axis=axis)
+        return out
 
+    def _hyper(self, n: int) -> dict[str, np.ndarray]:
+        from rmpredict.models._hier_predict import HYPER_VARS
+
+        names = HYPER_VARS + ((BENCHMARK_OFFSET,) if BENCHMARK_OFFSET in self.posterior
+                              else ())
+        return {k: v.astype(np.float32) for k, v in self.thinned(n, names).items()}
+
+    def _with_methods(self, post: dict[str, np.ndarray], methods: list[str],
+                      benchmark: str = DEFAULT_BENCHMARK
+                      ) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
+        """``post`` on ``benchmark``'s cells, extended by methods not fitted (drawn from the
+        method population), the method index of each entry of ``methods`` and the method
+        names of the arrays."""
+        from rmpredict.models._hier_predict import stable_rng, with_new_methods
+
+        post = self._cell_axes(post, benchmark)
         names = list(self.encoding.methods)
         new = sorted({m for m in methods if m not in names})
         if new:
-            hyper = {k: v.astype(np.float32) for k, v in self.thinned(
-                post["alpha"].shape[0], HYPER_VARS).items()}
+            hyper = self._cell_axes(self._hyper(post["alpha"].shape[0]), benchmark)
             rng = stable_rng(0, "new-method", self.structure, *new)
             post = with_new_methods(post, hyper, len(new), self.priors, rng)
             names = [*names, *new]
         pos = {m: i for i, m in enumerate(names)}
         return post, np.array([pos[m] for m in methods], dtype=np.int64), names
 
+    def n_prompts(self, benchmark: str) -> np.ndarray:
+        """Binomial sizes of ``benchmark``'s categories (the measurement layer)."""
+        return prompt_counts([(benchmark, c) for c in RESULT_BENCHMARKS[benchmark]])
+
     # -- predictive ------------------------------------------------------------------------
     def predictive(self, feats: ModelFeatures, row_model: np.ndarray, method: str,
                    n_draws: int, random_seed: int, take: np.ndarray | None = None,
-                   slot_start: int = 0) -> np.ndarray:
-        """Predictive accuracy draws ``(len(take) or S, rows, 5)`` of ``method`` (random
-        numbers of output slots ``slot_start`` onwards)."""
+                   slot_start: int = 0, benchmark: str = DEFAULT_BENCHMARK) -> np.ndarray:
+        """Predictive accuracy draws ``(len(take) or S, rows, C + 1)`` of ``method`` on
+        ``benchmark`` (its C categories and score; random numbers of output slots
+        ``slot_start`` onwards)."""
         from rmpredict.models._hier_predict import predictive_draws
 
         post, row_method, names = self._with_methods(self.thinned(n_draws),
-                                                     [method] * len(row_model))
+                                                     [method] * len(row_model), benchmark)
         return predictive_draws(post, self.encoding, feats, self.seen_publishers, self.mask,
                                 row_model, row_method, names, random_seed, take=take,
-                                slot_start=slot_start)
+                                slot_start=slot_start, n_prompts=self.n_prompts(benchmark))
 
     def moments(self, feats: ModelFeatures, row_model: np.ndarray, method: str,
-                n_draws: int) -> tuple[np.ndarray, np.ndarray]:
-        """Mean ``(rows, 4)`` and covariance ``(rows, 4, 4)`` of the predictive logits of
-        ``method`` over this structure's thinned posterior (no random numbers)."""
+                n_draws: int, benchmark: str = DEFAULT_BENCHMARK
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean ``(rows, C)`` and covariance ``(rows, C, C)`` of the predictive logits of
+        ``method`` on ``benchmark`` over this structure's thinned posterior (no random
+        numbers)."""
         from rmpredict.models._hier_moments import logit_moments
 
         post, row_method, _ = self._with_methods(self.thinned(n_draws),
-                                                 [method] * len(row_model))
+                                                 [method] * len(row_model), benchmark)
         return logit_moments(post, self.encoding, feats, self.seen_publishers, self.mask,
-                             row_model, row_method)
+                             row_model, row_method, n_prompts=self.n_prompts(benchmark))
 
     def log_density(self, test: pd.DataFrame, n_draws: int = 1000,
                     random_seed: int = 0) -> np.ndarray:
-        """Log predictive density of each row of ``test`` (its four category logits)."""
+        """Log predictive density of each row of ``test`` (its benchmark's category logits
+        jointly)."""
         from rmpredict.models._hier_predict import row_log_density
 
         feats = model_features(test, self.encoding, self.factor_model)
         pos = {m: i for i, m in enumerate(feats.models)}
-        row_model = test["model"].map(pos).to_numpy(dtype=np.int64)
-        post, row_method, _ = self._with_methods(self.thinned(n_draws), list(test["method"]))
-        acc = test[list(CATEGORIES)].to_numpy(dtype=float)
-        return row_log_density(post, self.encoding, feats, self.seen_publishers, self.mask,
-                               row_model, row_method, acc, random_seed)
+        out = np.empty(len(test))
+        bench = result_benchmark(test).to_numpy()
+        for name in pd.unique(bench):
+            sel = np.flatnonzero(bench == name)
+            part = test.iloc[sel]
+            row_model = part["model"].map(pos).to_numpy(dtype=np.int64)
+            post, row_method, _ = self._with_methods(self.thinned(n_draws),
+                                                     list(part["method"]), name)
+            acc = part[list(RESULT_BENCHMARKS[name])].to_numpy(dtype=float)
+            out[sel] = row_log_density(post, self.encoding, feats, self.seen_publishers,
+                                       self.mask, row_model, row_method, acc, random_seed,
+                                       n_prompts=self.n_prompts(name))
+        return out
 
     # -- persistence -----------------------------------------------------------------------
     def state(self) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Exact first two moments of the predictive on the logit scale (v2), without random numbers.
 
-Given posterior sample ``s``, a candidate's four category logits are Gaussian: the features
-are linear-Gaussian in the factor model's noise and the joint feature model's noise, and the
+Given posterior sample ``s``, a candidate's category logits (of one benchmark) are Gaussian:
+the features are linear-Gaussian in the factor model's noise and the joint feature model's noise, and the
 run effect, residual noise, measurement noise and (for a publisher not seen in fit) the
 publisher effect add independent Gaussian terms. The predictive is the mixture of these over
 samples (and over stacked structures); its mean vector and covariance matrix follow from the
@@ -26,9 +26,6 @@ from rmpredict.models._hier_data import STAGE_DUMMIES, Encoding, ModelFeatures, 
 
 __all__ = ["logit_moments", "mix_moments"]
 
-N_CATEGORIES = 4
-
-
 def _slope_blocks(enc: Encoding, n_aux: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Column positions of the factors, the auxiliary features and the within terms."""
     k, n_stage = enc.n_factors, len(STAGE_DUMMIES)
@@ -44,15 +41,15 @@ def _group_coefficients(post: dict[str, np.ndarray], enc: Encoding, mask: np.nda
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-sample coefficients of one group of rows (method, publisher, missing features).
 
-    Returns ``coef`` ``(S, 4, D)``: the conditional mean logit of category ``c`` under sample
+    Returns ``coef`` ``(S, C, D)``: the conditional mean logit of category ``c`` under sample
     ``s`` is ``coef[s, c] . design`` for the design row ``[factor means, observed auxiliary
-    features (0 where missing), stage dummies, 1]``; ``g`` ``(S, 4, K)``, the slopes on the
-    factor noise; and the covariance ``(4, 4)`` added by imputing the missing features.
+    features (0 where missing), stage dummies, 1]``; ``g`` ``(S, C, K)``, the slopes on the
+    factor noise; and the covariance ``(C, C)`` added by imputing the missing features.
     ``publisher`` is the index of a publisher seen in fit, or -1.
     """
     f_cols, a_cols, w_cols = _slope_blocks(enc, missing.shape[0])
     seen = publisher >= 0
-    beta = post["beta"][:, method].astype(np.float64) * mask[None, None, :]  # (S, 4, J)
+    beta = post["beta"][:, method].astype(np.float64) * mask[None, None, :]  # (S, C, J)
     b_fac = beta[:, :, f_cols]
     b_aux = beta[:, :, a_cols].copy()
     if seen:  # within = capability - publisher mean: the capability slopes add up
@@ -85,11 +82,13 @@ def _design(feats: ModelFeatures) -> np.ndarray:
 
 def logit_moments(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFeatures,
                   seen_publishers: list[str], mask: np.ndarray, row_model: np.ndarray,
-                  row_method: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Predictive mean ``(rows, 4)`` and covariance ``(rows, 4, 4)`` of the category logits.
+                  row_method: np.ndarray, n_prompts: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Predictive mean ``(rows, C)`` and covariance ``(rows, C, C)`` of the category logits.
 
     Parameters as :func:`~rmpredict.models._hier_predict.predictive_draws` (one structure,
-    all of ``post``'s samples, equally weighted). The work per row is a few quadratic forms;
+    all of ``post``'s samples, equally weighted; ``n_prompts`` the binomial sizes of the C
+    categories, default RewardBench v1's). The work per row is a few quadratic forms;
     the per-sample work is done once per group of rows sharing method, seen publisher and
     missing-feature pattern. Float64 throughout.
     """
@@ -105,15 +104,16 @@ def logit_moments(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFeatur
     groups, inverse = np.unique(key, axis=0, return_inverse=True)
     inverse = inverse.ravel()
     design = _design(feats)
+    n_cat = post["alpha"].shape[2]
     factor_cov = np.einsum("mkj,mlj->mkl", feats.factor_chol, feats.factor_chol)
-    mean = np.empty((n_rows, N_CATEGORIES))
-    cov = np.empty((n_rows, N_CATEGORIES, N_CATEGORIES))
+    mean = np.empty((n_rows, n_cat))
+    cov = np.empty((n_rows, n_cat, n_cat))
     for gi, (r, pub, miss_code) in enumerate(groups):
         rows = np.flatnonzero(inverse == gi)
         miss = (int(miss_code) >> np.arange(n_aux)) & 1 == 1
         coef, g, noise = _group_coefficients(post, enc, mask, int(r), int(pub), miss)
         s_n = coef.shape[0]
-        centre = coef.mean(axis=0)  # (4, D)
+        centre = coef.mean(axis=0)  # (C, D)
         dev = coef - centre
         coef_cov = np.einsum("scj,sdl->cjdl", dev, dev) / s_n
         d = design[row_model[rows]]
@@ -122,21 +122,21 @@ def logit_moments(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFeatur
         n_d = d.shape[1]
         # Quadratic forms as matrix products: (rows, D) @ (D, 4 * 4 * D), then a row-wise dot.
         half = (d @ coef_cov.transpose(1, 0, 2, 3).reshape(n_d, -1)).reshape(
-            len(rows), N_CATEGORIES, N_CATEGORIES, n_d)
+            len(rows), n_cat, n_cat, n_d)
         cov[rows] = np.einsum("rcdl,rl->rcd", half, d)
         gg = np.einsum("sck,sdl->cdkl", g, g) / s_n
         k = g.shape[2]
         cov[rows] += (factor_cov[row_model[rows]].reshape(len(rows), k * k)
-                      @ gg.reshape(N_CATEGORIES * N_CATEGORIES, k * k).T).reshape(
-            len(rows), N_CATEGORIES, N_CATEGORIES) + noise
+                      @ gg.reshape(n_cat * n_cat, k * k).T).reshape(
+            len(rows), n_cat, n_cat) + noise
     seen = model_pub[row_model] >= 0
     run2 = (post["s_run"].astype(np.float64) ** 2).mean(axis=0)  # (methods,)
-    sigma2 = (post["sigma"].astype(np.float64) ** 2).mean(axis=0)  # (methods, 4)
+    sigma2 = (post["sigma"].astype(np.float64) ** 2).mean(axis=0)  # (methods, C)
     pub2 = (post["s_pub"].astype(np.float64) ** 2).mean(axis=0)  # (methods,)
-    diag = sigma2[row_method] + measurement_sd(1.0 / (1.0 + np.exp(-mean))) ** 2
+    diag = sigma2[row_method] + measurement_sd(1.0 / (1.0 + np.exp(-mean)), n_prompts) ** 2
     diag[~seen] += pub2[row_method[~seen], None]
     cov += run2[row_method, None, None]
-    idx = np.arange(N_CATEGORIES)
+    idx = np.arange(n_cat)
     cov[:, idx, idx] += diag
     return mean, cov
 

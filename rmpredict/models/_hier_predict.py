@@ -15,8 +15,8 @@ import hashlib
 
 import numpy as np
 
-from rmpredict.datasets import CATEGORIES
 from rmpredict.models._hier_data import Encoding, ModelFeatures, measurement_sd
+from rmpredict.models._hier_graph import BENCHMARK_OFFSET
 
 __all__ = ["candidate_features", "predictive_draws", "row_log_density", "stable_rng",
            "HYPER_VARS", "with_new_methods"]
@@ -94,13 +94,13 @@ def candidate_features(post: dict[str, np.ndarray], enc: Encoding, feats: ModelF
 
 def _mean_logits(post: dict[str, np.ndarray], x: np.ndarray, mask: np.ndarray,
                  row_model: np.ndarray, row_method: np.ndarray) -> np.ndarray:
-    """``alpha + x . beta`` per draw and row: ``(S, n_rows, 4)``; ``row_model`` indexes x."""
+    """``alpha + x . beta`` per draw and row: ``(S, n_rows, C)``; ``row_model`` indexes x."""
     s_n = x.shape[0]
     xm = x * mask.astype(F32)[None, None, :]
-    eta = np.empty((s_n, len(row_model), 4), dtype=F32)
+    eta = np.empty((s_n, len(row_model), post["alpha"].shape[2]), dtype=F32)
     for r in np.unique(row_method):
         rows = np.flatnonzero(row_method == r)
-        beta_t = np.swapaxes(post["beta"][:, r], 1, 2).astype(F32)  # (S, J, 4)
+        beta_t = np.swapaxes(post["beta"][:, r], 1, 2).astype(F32)  # (S, J, C)
         eta[:, rows] = post["alpha"][:, r].astype(F32)[:, None, :] + np.matmul(
             xm[:, row_model[rows]], beta_t)
     return eta
@@ -110,7 +110,7 @@ def _publisher_effects(post: dict[str, np.ndarray], enc: Encoding, keys: list[st
                        seen_publishers: list[str], row_model: np.ndarray,
                        row_method: np.ndarray, random_seed: int, s_full: int,
                        pick) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row publisher effect draws ``(S, rows, 4)`` and a mask of rows of new publishers.
+    """Per-row publisher effect draws ``(S, rows, C)`` and a mask of rows of new publishers.
 
     A fitted publisher uses its posterior draws; candidates of one unseen publisher share one
     new draw from the population ``N(0, s_pub[r])``, seeded by the publisher's name.
@@ -120,7 +120,8 @@ def _publisher_effects(post: dict[str, np.ndarray], enc: Encoding, keys: list[st
     seen = set(seen_publishers)
     pubs = [keys[m] for m in row_model]
     new = np.array([p not in seen for p in pubs], dtype=bool)
-    out = np.empty((s_n, len(row_model), 4), dtype=F32)
+    n_c = post["u_pub"].shape[3]
+    out = np.empty((s_n, len(row_model), n_c), dtype=F32)
     old = np.flatnonzero(~new)
     if len(old):
         pub_idx = np.array([pos[pubs[i]] for i in old])
@@ -130,7 +131,7 @@ def _publisher_effects(post: dict[str, np.ndarray], enc: Encoding, keys: list[st
         for i in np.flatnonzero(new):
             groups.setdefault((pubs[i], int(row_method[i])), []).append(i)
         z = _keyed_normals(random_seed, [("publisher", p, str(r)) for p, r in groups],
-                           s_full, 4, pick)
+                           s_full, n_c, pick)
         for g, ((_, r), rows) in enumerate(groups.items()):
             out[:, rows] = (post["s_pub"][:, r, None] * z[:, g])[:, None, :]
     return out, new
@@ -139,7 +140,8 @@ def _publisher_effects(post: dict[str, np.ndarray], enc: Encoding, keys: list[st
 def predictive_draws(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFeatures,
                      seen_publishers: list[str], mask: np.ndarray, row_model: np.ndarray,
                      row_method: np.ndarray, method_names: list[str], random_seed: int,
-                     take: np.ndarray | None = None, slot_start: int = 0) -> np.ndarray:
+                     take: np.ndarray | None = None, slot_start: int = 0,
+                     n_prompts: np.ndarray | None = None) -> np.ndarray:
     """Joint posterior-predictive accuracy draws of observed RewardBench results.
 
     Parameters
@@ -157,11 +159,14 @@ def predictive_draws(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFea
     row_model, row_method : ndarray
         For each output row, the candidate (index into ``feats``) and method (index into the
         posterior's method axis); ``method_names`` names those methods (random-number keys).
+    n_prompts : ndarray, optional
+        Binomial sizes of the C categories on the posterior's category axis (default: the
+        four RewardBench v1 categories).
 
     Returns
     -------
-    ndarray, shape (S, n_rows, 5), float32
-        Accuracy draws for chat, chat_hard, safety, reasoning and their mean (score). Each
+    ndarray, shape (S, n_rows, C + 1), float32
+        Accuracy draws of the C categories and their mean (score). Each
         includes a new run effect, residual noise and the binomial sampling noise of the
         benchmark's prompts (what a new training run would measure).
     """
@@ -170,7 +175,8 @@ def predictive_draws(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFea
     s_n = post["alpha"].shape[0]
     s_full, pick = _sample_pick(s_n, slot_start)
     row_model, row_method = np.asarray(row_model), np.asarray(row_method)
-    out = np.empty((s_n, len(row_model), 5), dtype=F32)
+    n_c = post["alpha"].shape[2]
+    out = np.empty((s_n, len(row_model), n_c + 1), dtype=F32)
     s_run, sigma = post["s_run"].astype(F32), post["sigma"].astype(F32)
     for lo in range(0, len(row_model), ROW_CHUNK):
         rows = slice(lo, lo + ROW_CHUNK)
@@ -187,26 +193,27 @@ def predictive_draws(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFea
                                   methods, random_seed, s_full, pick)[0]
         z = _keyed_normals(random_seed, [("row", feats.models[m], method_names[r])
                                          for m, r in zip(row_model[rows], methods)],
-                           s_full, 9, pick)
-        eta += s_run[:, methods, None] * z[:, :, :1] + sigma[:, methods] * z[:, :, 1:5]
+                           s_full, 1 + 2 * n_c, pick)
+        eta += s_run[:, methods, None] * z[:, :, :1] + sigma[:, methods] * z[:, :, 1:1 + n_c]
         p = 1.0 / (1.0 + np.exp(-eta))
-        eta += measurement_sd(p).astype(F32) * z[:, :, 5:9]
+        eta += measurement_sd(p, n_prompts).astype(F32) * z[:, :, 1 + n_c:]
         del z, p
         np.negative(eta, out=eta)
         np.exp(eta, out=eta)
         eta += 1.0
         np.reciprocal(eta, out=eta)  # logistic
-        out[:, rows, :4] = eta
-        out[:, rows, 4] = eta.mean(axis=2)
+        out[:, rows, :n_c] = eta
+        out[:, rows, n_c] = eta.mean(axis=2)
     return out
 
 
 def row_log_density(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFeatures,
                     seen_publishers: list[str], mask: np.ndarray, row_model: np.ndarray,
-                    row_method: np.ndarray, acc: np.ndarray, random_seed: int) -> np.ndarray:
-    """Log predictive density of observed rows (the four category logits jointly).
+                    row_method: np.ndarray, acc: np.ndarray, random_seed: int,
+                    n_prompts: np.ndarray | None = None) -> np.ndarray:
+    """Log predictive density of observed rows (their C category logits jointly).
 
-    Per posterior sample the four logits are multivariate normal: the run effect is shared by
+    Per posterior sample the C logits are multivariate normal: the run effect is shared by
     the categories (covariance ``s_run^2``), noise, measurement noise and, for a publisher
     not seen in fit, the publisher effect are independent per category. Latent features are
     integrated by Monte Carlo (one draw per posterior sample). Returns ``(n_rows,)`` values of
@@ -218,13 +225,13 @@ def row_log_density(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFeat
 
     row_model, row_method = np.asarray(row_model), np.asarray(row_method)
     x = candidate_features(post, enc, feats, seen_publishers, random_seed)
-    mean = _mean_logits(post, x, mask, row_model, row_method).astype(float)  # (S, N, 4)
+    mean = _mean_logits(post, x, mask, row_model, row_method).astype(float)  # (S, N, C)
     pos = {p: i for i, p in enumerate(enc.publishers)}
     seen = set(seen_publishers)
     pubs = [feats.publisher[m] for m in row_model]
     is_seen = np.array([p in seen for p in pubs], dtype=bool)
-    meas = measurement_sd(acc)
-    diag = post["sigma"][:, row_method] ** 2 + meas[None] ** 2  # (S, N, 4)
+    meas = measurement_sd(acc, n_prompts)
+    diag = post["sigma"][:, row_method] ** 2 + meas[None] ** 2  # (S, N, C)
     if is_seen.any():
         idx = np.flatnonzero(is_seen)
         mean[:, idx] += post["u_pub"][:, [pos[pubs[i]] for i in idx], row_method[idx]]
@@ -237,7 +244,7 @@ def row_log_density(post: dict[str, np.ndarray], enc: Encoding, feats: ModelFeat
     denom = 1.0 + run2 * inv_d.sum(2)
     quad = (resid**2 * inv_d).sum(2) - run2 * (resid * inv_d).sum(2) ** 2 / denom
     logdet = np.log(diag).sum(2) + np.log(denom)
-    logp = -0.5 * (quad + logdet + len(CATEGORIES) * np.log(2 * np.pi))
+    logp = -0.5 * (quad + logdet + acc.shape[1] * np.log(2 * np.pi))
     return logsumexp(logp, axis=0) - np.log(mean.shape[0])
 
 
@@ -269,6 +276,8 @@ def with_new_methods(post: dict[str, np.ndarray], hyper: dict[str, np.ndarray], 
     alpha = hyper["a"][:, None, :] + hyper["tau_alpha"][:, None, None] * z(n_c)
     b = hyper["theta"][:, None, :] + hyper["tau_method"][:, None, None] * z(n_j)
     beta = b[:, :, None, :] + hyper["tau_category"][:, None, None, None] * z(n_c, n_j)
+    if BENCHMARK_OFFSET in hyper:  # the benchmark deviations are shared by every method
+        beta = beta + hyper[BENCHMARK_OFFSET][:, None, :, :]
     sigma = np.exp(hyper["log_noise_category"][:, None, :]
                    + hyper["tau_noise"][:, None, None] * z(n_c))
     s_pub = np.abs(priors["publisher_scale"] * z())

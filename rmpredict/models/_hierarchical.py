@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rmpredict.datasets import CATEGORIES, TARGETS
+from rmpredict.datasets._schema import DEFAULT_BENCHMARK, RESULT_BENCHMARKS, benchmark_targets
 from rmpredict.exceptions import ExtrapolationWarning, InvalidParameterError
 from rmpredict.models._base import BaseRMPredictor, TableLike, _is_validated, as_results_frame
 from rmpredict.models._hier_data import STAGE_DUMMIES, STRUCTURES, model_features
@@ -43,6 +43,9 @@ NEW_METHOD = "new"
 """``method=NEW_METHOD`` predicts an RM recipe never fitted, drawn from the method population."""
 
 STACKING = ("inner_lopo", "none")
+
+LATER_PRIOR_KEYS = frozenset({"benchmark_slope_scale"})
+"""Prior scales introduced after release 2026.12b (RewardBench 2 in the model)."""
 
 _INNER_CACHE_SIZE = 128
 _INNER_FITS: dict[tuple, StructureFit] = {}
@@ -104,6 +107,7 @@ class HierarchicalRMPredictor(BaseRMPredictor):
     """
 
     name = "bayes"
+    fits_benchmarks = tuple(RESULT_BENCHMARKS)
     _model_type = "rmpredict.HierarchicalRMPredictor"
     model_version = "2"
 
@@ -152,7 +156,7 @@ class HierarchicalRMPredictor(BaseRMPredictor):
 
     # -- configuration ---------------------------------------------------------------------
     def _config(self) -> dict[str, Any]:
-        return {"n_factors": int(self.n_factors), "priors": self._priors(),
+        return {"n_factors": int(self.n_factors), "priors": self._recorded_priors(),
                 "structures": list(self.structures), "stacking": self.stacking,
                 "sampler": self.sampler, "draws": int(self.draws), "tune": int(self.tune),
                 "chains": int(self.chains), "inner_draws": int(self.inner_draws),
@@ -160,6 +164,12 @@ class HierarchicalRMPredictor(BaseRMPredictor):
                 "target_accept": float(self.target_accept),
                 "random_seed": int(self.random_seed),
                 "n_predictive_draws": int(self.n_predictive_draws)}
+
+    def _recorded_priors(self) -> dict[str, float]:
+        # Prior keys added after a release are recorded only when set to something else, so
+        # the identity hash of files saved before the key existed still matches.
+        return {k: v for k, v in self._priors().items()
+                if k not in LATER_PRIOR_KEYS or v != DEFAULT_PRIORS[k]}
 
     def _priors(self) -> dict[str, float]:
         unknown = set(self.priors or {}) - set(DEFAULT_PRIORS)
@@ -243,6 +253,7 @@ class HierarchicalRMPredictor(BaseRMPredictor):
         if len(train) < 2:
             raise InvalidParameterError("At least two result rows must be fitted; the holdout "
                                         "leaves fewer.")
+        self.benchmarks_ = self._check_benchmarks(train)
         self.methods_ = tuple(sorted(train["method"].unique()))
         self.n_train_ = int(len(train))
         self.data_hash_ = hash_frame(train)
@@ -326,6 +337,9 @@ class HierarchicalRMPredictor(BaseRMPredictor):
             held = (pubs == group).to_numpy()
             inner_train, inner_test = train[~held].reset_index(drop=True), train[held]
             inner_test = inner_test[inner_test["method"].isin(set(inner_train["method"]))]
+            if "benchmark" in inner_test.columns:  # a benchmark unseen in the inner fit
+                inner_test = inner_test[inner_test["benchmark"].isin(
+                    set(inner_train["benchmark"]))]
             if inner_test.empty:
                 continue
             cols = []
@@ -381,8 +395,8 @@ class HierarchicalRMPredictor(BaseRMPredictor):
         return {s: float(np.mean([w[s] for w in self.stacking_weights_.values()]))
                 for s in names}
 
-    def _predict(self, frame: pd.DataFrame, index: pd.DataFrame,
-                 ci_prob: float) -> PredictionResult:
+    def _predict(self, frame: pd.DataFrame, index: pd.DataFrame, ci_prob: float,
+                 benchmark: str = DEFAULT_BENCHMARK) -> PredictionResult:
         if getattr(self, "_legacy_v1", None) is not None:
             return self._legacy_v1.predict(self, frame, index, ci_prob)
         enc = self.encoding_
@@ -393,30 +407,35 @@ class HierarchicalRMPredictor(BaseRMPredictor):
         post = next(iter(self.members_.values())).posterior
         n_draws = min(int(self.n_predictive_draws), post.sizes["chain"] * post.sizes["draw"])
         methods = index["method"].to_numpy()
-        logit_mean = np.empty((len(index), len(CATEGORIES)))
-        logit_cov = np.empty((len(index), len(CATEGORIES), len(CATEGORIES)))
+        targets = benchmark_targets(benchmark)
+        n_cat = len(targets) - 1
+        logit_mean = np.empty((len(index), n_cat))
+        logit_cov = np.empty((len(index), n_cat, n_cat))
         for method in pd.unique(methods):
             rows = np.flatnonzero(methods == method)
             parts = [(w, *self.members_[structure].moments(feats, row_model[rows], method,
-                                                           n_draws))
+                                                           n_draws, benchmark))
                      for structure, w in self.stacking_weights_for(method).items() if w > 0]
             logit_mean[rows], logit_cov[rows] = mix_moments(parts)
 
         def draw_source(sel: np.ndarray) -> np.ndarray:
-            return self._joint_draws(feats, row_model[sel], methods[sel], n_draws)
+            return self._joint_draws(feats, row_model[sel], methods[sel], n_draws, benchmark)
 
         return PredictionResult.from_logit_moments(
-            index[["model", "method"]], TARGETS, logit_mean, logit_cov, ci_prob,
+            index[["model", "method"]], targets, logit_mean, logit_cov, ci_prob,
             draw_source=draw_source, predictor=self.name,
             provenance=self._provenance(model_id=self.model_id,
-                                        random_seed=int(self.random_seed)),
-            notes=notes)
+                                        random_seed=int(self.random_seed),
+                                        benchmark=benchmark),
+            notes=notes, benchmark=benchmark)
 
     def _joint_draws(self, feats, row_model: np.ndarray, methods: np.ndarray,
-                     n_draws: int) -> np.ndarray:
-        """Joint predictive draws ``(n_draws, rows, 5)``: each structure fills its stacking
-        share of the draws (common random numbers keyed by candidate, method and slot)."""
-        draws = np.empty((n_draws, len(row_model), len(TARGETS)), dtype=np.float32)
+                     n_draws: int, benchmark: str = DEFAULT_BENCHMARK) -> np.ndarray:
+        """Joint predictive draws ``(n_draws, rows, C + 1)`` on ``benchmark``: each structure
+        fills its stacking share of the draws (common random numbers keyed by candidate,
+        method and slot)."""
+        n_targets = len(benchmark_targets(benchmark))
+        draws = np.empty((n_draws, len(row_model), n_targets), dtype=np.float32)
         for method in pd.unique(methods):
             rows = np.flatnonzero(methods == method)
             alloc = _allocate(self.stacking_weights_for(method), n_draws)
@@ -431,7 +450,7 @@ class HierarchicalRMPredictor(BaseRMPredictor):
                 take = np.unique(np.linspace(0, n_draws - 1, count).round().astype(int))
                 draws[start:start + count, rows] = member.predictive(
                     feats, row_model[rows], method, n_draws, int(self.random_seed), take=take,
-                    slot_start=start)
+                    slot_start=start, benchmark=benchmark)
                 start += count
         return draws
 

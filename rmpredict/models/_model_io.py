@@ -225,6 +225,7 @@ def _load_checked(cls, p: Path):
     obj.seen_publishers_ = json.loads(attrs["rmpredict_seen_publishers"])
     obj.diagnostics_ = json.loads(attrs["rmpredict_diagnostics"])
     obj.methods_ = tuple(json.loads(attrs["rmpredict_methods"]))
+    obj.benchmarks_ = tuple(getattr(obj.encoding_, "benchmarks", ("rewardbench",)))
     obj.n_train_ = int(attrs["rmpredict_n_train"])
     obj.data_hash_ = attrs["rmpredict_data_hash"]
     obj.feature_names_ = obj.encoding_.feature_names

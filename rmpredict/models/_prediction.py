@@ -49,7 +49,10 @@ class PredictionResult:
     index : pandas.DataFrame
         Columns ``model`` and ``method``; row ``i`` of every array below belongs to it.
     targets : tuple of str
-        Target names along the last axis (``chat, chat_hard, safety, reasoning, score``).
+        Target names along the last axis: the benchmark's categories and ``score``
+        (RewardBench v1: ``chat, chat_hard, safety, reasoning, score``).
+    benchmark : str
+        ``rewardbench`` (v1) or ``rewardbench2``; also in ``provenance``.
     mean : numpy.ndarray, shape (n_rows, n_targets)
         Predictive mean (fraction in [0, 1]).
     sd : numpy.ndarray, shape (n_rows, n_targets)
@@ -63,7 +66,7 @@ class PredictionResult:
         comes from the same posterior sample, so correlations between candidates are kept.
         A predictor may compute them on first access (``has_draws`` says whether there are
         any without computing them).
-    logit_mean, logit_cov : numpy.ndarray or None, shapes (n_rows, 4) and (n_rows, 4, 4)
+    logit_mean, logit_cov : numpy.ndarray or None, shapes (n_rows, C) and (n_rows, C, C)
         Mean and covariance of the category logits when the summaries come from them (the
         hierarchical predictor): ``mean``, ``sd`` and intervals are then deterministic.
     predictor : str
@@ -93,6 +96,7 @@ class PredictionResult:
     trust: Any
     logit_mean: np.ndarray | None
     logit_cov: np.ndarray | None
+    benchmark: str
 
     def __init__(self, index: pd.DataFrame, targets: tuple[str, ...], mean: np.ndarray,
                  sd: np.ndarray, lower: np.ndarray, upper: np.ndarray, ci_prob: float,
@@ -100,8 +104,10 @@ class PredictionResult:
                  provenance: dict[str, Any] | None = None, notes: pd.DataFrame | None = None,
                  filled: pd.DataFrame | None = None, trust: Any = None,
                  draw_source: Callable[[np.ndarray], np.ndarray] | None = None,
-                 logit_mean: np.ndarray | None = None, logit_cov: np.ndarray | None = None):
+                 logit_mean: np.ndarray | None = None, logit_cov: np.ndarray | None = None,
+                 benchmark: str = "rewardbench"):
         self.index, self.targets, self.ci_prob = index, targets, ci_prob
+        self.benchmark = benchmark
         self.mean, self.sd, self.lower, self.upper = mean, sd, lower, upper
         self.predictor, self.provenance = predictor, dict(provenance or {})
         self.notes, self.filled, self.trust = notes, filled, trust
@@ -193,7 +199,8 @@ class PredictionResult:
             provenance=self.provenance, notes=self.notes, filled=self.filled,
             trust=None if self.trust is None else self.trust.subset(mask),
             logit_mean=None if self.logit_mean is None else self.logit_mean[mask],
-            logit_cov=None if self.logit_cov is None else self.logit_cov[mask])
+            logit_cov=None if self.logit_cov is None else self.logit_cov[mask],
+            benchmark=self.benchmark)
 
     def _subset_source(self, mask: np.ndarray):
         """The lazy draw source of the rows in ``mask`` (None if draws exist or never will)."""
@@ -243,6 +250,7 @@ class PredictionResult:
         n = len(self.index)
         shown = ("none" if not self.has_draws else "lazy" if self._draws is None
                  else self._draws.shape[0])
-        return (f"PredictionResult(predictor={self.predictor!r}, rows={n}, "
+        return (f"PredictionResult(predictor={self.predictor!r}, benchmark={self.benchmark!r}, "
+                f"rows={n}, "
                 f"targets={list(self.targets)}, ci_prob={self.ci_prob}, "
                 f"draws={shown})")

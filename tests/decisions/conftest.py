@@ -62,7 +62,7 @@ class StubPredictor:
             self.release_ = release
         self.calls = []
 
-    def predict(self, candidates, *, method="all", ci_prob=0.9):
+    def predict(self, candidates, *, method="all", ci_prob=0.9, benchmark="rewardbench"):
         self.calls.append((candidates, method, ci_prob))
         return self.result
 

@@ -359,7 +359,12 @@ def test_public_training_rows_are_valid_results_rows_averaged_per_checkpoint():
 
     rows = public_training_rows()
     info = rows.attrs["public_rows"]
-    assert rows["model"].is_unique and (rows["method"] == PUBLIC_RECIPE).all()
+    assert not rows.duplicated(["model", "method"]).any()
+    # The RewardBench 2 paper's RMs are their own (controlled) recipe; the rest one group.
+    study = load_public_results(benchmark="rewardbench")
+    paper = set(study.loc[study["study"] == "rewardbench2_paper", "base_model"])
+    assert set(rows.loc[rows["method"] == "rewardbench2_paper", "model"]) == paper
+    assert set(rows["method"]) == {PUBLIC_RECIPE, "rewardbench2_paper"}
     as_results_frame(rows)  # validates without warnings (warnings are errors here)
     # Independent recount from the joined table: the RMs with all four v1 categories and a
     # base model that has leaderboard-v2 scores.
@@ -373,7 +378,7 @@ def test_public_training_rows_are_valid_results_rows_averaged_per_checkpoint():
     assert sum(c["n_rms"] for c in info["checkpoints"]) == len(usable)
     for model in ("google/gemma-2b-it", "meta-llama/Meta-Llama-3-8B-Instruct"):
         mine = usable[usable["base_model"] == model]
-        got = rows.set_index("model").loc[model]
+        got = rows[rows["method"] == PUBLIC_RECIPE].set_index("model").loc[model]
         assert got["chat_hard"] == pytest.approx(mine["chat_hard"].mean())
         assert got["score"] == pytest.approx(
             mine[["chat", "chat_hard", "safety", "reasoning"]].to_numpy().mean())
@@ -382,7 +387,7 @@ def test_public_training_rows_are_valid_results_rows_averaged_per_checkpoint():
 def test_public_training_rows_follow_the_seed_naming_of_publishers_and_stages():
     from rmpredict.datasets import load_table, public_training_rows
 
-    rows = public_training_rows().set_index("model")
+    rows = public_training_rows().drop_duplicates("model").set_index("model")
     seed = load_table("models").set_index("model")
     for model in rows.index.intersection(seed.index):
         assert rows.at[model, "publisher"] == seed.at[model, "publisher"]
@@ -390,6 +395,32 @@ def test_public_training_rows_follow_the_seed_naming_of_publishers_and_stages():
     # allenai checkpoints the seed does not list still count as Ai2, like its Tulu models.
     assert rows.at["allenai/Llama-3.1-Tulu-3-70B-SFT", "publisher"] == "Ai2"
     assert rows.at["meta-llama/Llama-2-13b-hf", "post_training"] == "base"
+
+
+def test_public_training_rows_of_rewardbench2():
+    from rmpredict.datasets import load_public_results, public_training_rows
+    from rmpredict.datasets._schema import RB2_CATEGORIES
+    from rmpredict.models import as_results_frame
+
+    rows = public_training_rows(benchmark="rewardbench2")
+    assert (rows["benchmark"] == "rewardbench2").all()
+    np.testing.assert_allclose(rows["score"], rows[list(RB2_CATEGORIES)].mean(axis=1))
+    as_results_frame(rows)
+    # Independent recount: RMs with the six categories and a base with leaderboard-v2 scores.
+    pub = load_public_results(benchmark="rewardbench2").dropna(subset=list(RB2_CATEGORIES))
+    pub = pub[pub[["ifeval", "bbh", "math_lvl5", "gpqa", "musr", "mmlu_pro"]]
+              .notna().any(axis=1)]
+    assert rows.attrs["public_rows"]["rms_used"] == len(pub)
+    got = rows.set_index(["model", "method"]).loc[
+        ("meta-llama/Llama-3.1-8B-Instruct", "rewardbench2_paper")]
+    mine = pub[(pub["base_model"] == "meta-llama/Llama-3.1-8B-Instruct")
+               & (pub["study"] == "rewardbench2_paper")]
+    assert got["focus"] == pytest.approx(mine["focus"].mean())
+    both = public_training_rows(benchmark="all")
+    assert len(both) == len(rows) + len(public_training_rows())
+    with pytest.raises(InvalidParameterError, match="'benchmark' parameter of "
+                                                    "public_training_rows must be one of"):
+        public_training_rows(benchmark="rb2")
 
 
 @pytest.mark.parametrize(("model", "origin", "stage"), [

@@ -359,14 +359,15 @@ def test_results_method_names():
 def test_results_need_categories():
     df = results_frame().drop(columns=["safety", "reasoning"])
     with pytest.raises(DataValidationError,
-                       match=r"missing RewardBench category column\(s\) safety, reasoning"):
+                       match=r"missing RewardBench v1 category column\(s\) safety, reasoning"):
         validate_table(df, "results")
 
 
 def test_results_empty_category():
     df = results_frame()
     df.loc[1, "chat_hard"] = np.nan
-    with pytest.raises(DataValidationError, match=r"empty category accuracy at row 2"):
+    with pytest.raises(DataValidationError,
+                       match=r"empty RewardBench v1 category accuracy at row 2"):
         validate_table(df, "results")
 
 
@@ -375,8 +376,8 @@ def test_results_inconsistent_score():
     df["score"] = df[list(CATEGORIES)].mean(axis=1)
     df.loc[1, "score"] += 0.05
     with pytest.raises(DataValidationError,
-                       match=r"column 'score' differs from the mean of the four categories "
-                             r"by more than 0.005 at row 2"):
+                       match=r"column 'score' differs from the mean of the row's benchmark "
+                             r"categories by more than 0.005 at row 2"):
         validate_table(df, "results")
 
 
@@ -499,3 +500,38 @@ def test_example_candidates_validate_and_fill():
     assert table.frame["params_b"].notna().all()
     assert set(table.filled["model"]) == set(table.frame["model"])
     assert set(table.filled["source"]) == {"models", "leaderboard_v2", "leaderboard_v1"}
+
+
+def test_results_rewardbench2_rows():
+    cats = {"factuality": 0.6, "precise_if": 0.35, "math": 0.55, "safety": 0.8, "focus": 0.7,
+            "ties": -0.01}
+    df = pd.DataFrame([{"model": "org/a", "method": "r", "benchmark": "RewardBench2 ", **cats},
+                       {"model": "org/a", "method": "r", "benchmark": "rewardbench",
+                        "chat": 0.9, "chat_hard": 0.6, "safety": 0.8, "reasoning": 0.7}])
+    out = validate_table(df, "results", fill_from_reference=False).frame
+    assert list(out["benchmark"]) == ["rewardbench2", "rewardbench"]
+    # Each row's score is the mean of its own benchmark's categories.
+    assert out.loc[0, "score"] == pytest.approx(np.mean(list(cats.values())))
+    assert out.loc[1, "score"] == pytest.approx(0.75)
+
+
+def test_results_rewardbench2_problems_reported_together():
+    df = pd.DataFrame([{"model": "org/a", "method": "r", "benchmark": "rewardbench3",
+                        "chat": 0.9, "chat_hard": 0.6, "safety": 0.8, "reasoning": 0.7},
+                       {"model": "org/b", "method": "r", "benchmark": "rewardbench2",
+                        "factuality": 0.6, "safety": 0.8, "ties": -1.5}])
+    with pytest.raises(DataValidationError) as err:
+        validate_table(df, "results", fill_from_reference=False)
+    text = str(err.value)
+    assert "column 'benchmark': unknown benchmark(s) 'rewardbench3' at row 1" in text
+    assert "missing RewardBench 2 category column(s) precise_if, math, focus" in text
+    assert "column 'ties': value(s) -1.5 outside [-1, 1]" in text
+
+
+def test_results_rows_without_a_benchmark_are_v1_with_a_notice():
+    df = pd.DataFrame([{"model": "org/a", "method": "r", "benchmark": None, "chat": 0.9,
+                        "chat_hard": 0.6, "safety": 0.8, "reasoning": 0.7}])
+    with pytest.warns(DataWarning, match=r"1 row\(s\) have no benchmark .* taken as "
+                                         r"rewardbench \(v1\)"):
+        out = validate_table(df, "results", fill_from_reference=False).frame
+    assert out.loc[0, "benchmark"] == "rewardbench"
