@@ -4,8 +4,8 @@ Given posterior sample ``s``, a candidate's category logits (of one benchmark) a
 the features are linear-Gaussian in the factor model's noise and the joint feature model's
 noise, and the run effect, residual noise, measurement noise and (for a publisher not seen in
 fit) the publisher effect add independent Gaussian terms. The predictive is the mixture of
-these over samples (and over stacked structures); its mean vector and covariance matrix follow from the
-laws of total expectation and covariance:
+these over samples (and over stacked structures); its mean vector and covariance matrix
+follow from the laws of total expectation and covariance:
 
     M = E_s[m_s],    C = E_s[C_s] + Cov_s(m_s)
 
