@@ -37,17 +37,13 @@ from scipy.stats import spearmanr
 RB2 = ["factuality", "precise_if", "math", "safety", "focus", "ties"]
 
 
-def excluded_publishers(test_rms: pd.DataFrame, held: str, table: pd.DataFrame) -> set[str]:
-    """Seed-style publishers whose rows leave the training set with the held-out RMs."""
-    pubs = set(table.loc[table["model"].isin(set(test_rms["base_model"])), "publisher"])
-    return pubs | {held}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--output", default=None, metavar="PRED.csv",
+                        help="also write every held-out RM's predictions and observation")
     args = parser.parse_args()
 
     from rmpredict.datasets import PUBLIC_RECIPE, public_training_rows
@@ -60,7 +56,7 @@ def main() -> None:
     public = public_training_rows(benchmark="all")
     table = pd.concat([seed_rows, public], ignore_index=True)
     table["benchmark"] = table["benchmark"].fillna("rewardbench")
-    # The foundation publisher of an RM's base, and its seed-style publisher (table naming).
+    # Each public checkpoint's publisher in the seed study's naming (Ai2 for Tulu).
     seed_pub = dict(zip(public["model"], public["publisher"]))
     groups = sorted(rms["base_publisher"].unique())
     print(f"{len(rms)} public RewardBench 2 RMs, {rms['base_model'].nunique()} base models, "
@@ -74,8 +70,8 @@ def main() -> None:
     diagnostics = []
     for held in groups:
         test = (rms["base_publisher"] == held).to_numpy()
-        out = excluded_publishers(rms[test], held, table)
-        out |= {seed_pub[m] for m in rms.loc[test, "base_model"] if m in seed_pub}
+        # The held-out publisher and the seed-style publisher of every held-out checkpoint.
+        out = {held} | {seed_pub[m] for m in rms.loc[test, "base_model"] if m in seed_pub}
         train_rms = rms[~test & ~rms["base_model"].map(seed_pub).isin(out).to_numpy()]
         for name in PREDICTORS:
             preds[name][test] = predict_fold(name, train_rms, rms[test])[0]
@@ -121,10 +117,18 @@ def main() -> None:
         print(f"| {name} | {100 * np.mean(np.abs(p - y)):.2f} | "
               f"{spearmanr(p, y).statistic:.3f} | {cov[0]} | {cov[1]} | {len(y)} | "
               f"{len(groups)} |")
-    per_fold = pd.DataFrame({"fold": rms["base_publisher"], "y": y,
-                             **{k: np.abs(v - y) * 100 for k, v in preds.items()}})
+    per_rm = pd.DataFrame({"rm_id": rms["rm_id"].to_numpy(),
+                           "fold": rms["base_publisher"].to_numpy(),
+                           "base_model": rms["base_model"].to_numpy(), "observed": y,
+                           **{f"pred_{k}": v for k, v in preds.items()},
+                           "bayes_lower_90": lo90, "bayes_upper_90": hi90})
+    err = per_rm.assign(**{k: 100 * np.abs(per_rm[f"pred_{k}"] - y) for k in preds})
     print("MAE per fold (points):")
-    print(per_fold.groupby("fold")[list(preds)].mean().round(2).to_string())
+    print(err.groupby("fold")[list(preds)].mean().round(2).to_string())
+    if args.output:
+        from rmpredict._io import write_table_atomic
+
+        write_table_atomic(args.output, per_rm)
     worst = max(diagnostics, key=lambda d: d[1] or 0)
     print(f"sampling: max r-hat {max(d[1] for d in diagnostics):.3f} (fold {worst[0]}), min "
           f"bulk ESS {min(d[2] for d in diagnostics):.0f}, divergences "

@@ -368,6 +368,10 @@ def _predict_fold(fitted: BaseRMPredictor, candidates: pd.DataFrame, test: pd.Da
     """Long frame of held-out predictions with per-cell interval hits, CRPS and PIT."""
     from scipy import stats
 
+    if "benchmark" in test.columns:
+        # The metrics are RewardBench v1's; held-out RewardBench 2 rows are left out of them
+        # (benchmarks/bench_public_rb2.py evaluates RewardBench 2), never compared with v1.
+        test = test[test["benchmark"].fillna("rewardbench") == "rewardbench"]
     res = fitted.predict(candidates, method="all", ci_prob=ci_prob)
     # Keep only the (model, method) pairs observed in the held-out rows, in their order.
     key = res.index[["model", "method"]].reset_index(drop=True)

@@ -253,3 +253,17 @@ def test_bad_predictors_are_refused(bad, ref):
 def test_bad_ci_prob_is_refused(ref):
     with pytest.raises(InvalidParameterError, match="ci_prob"):
         leave_one_publisher_out({"mean": MeanBaseline()}, ref, ci_prob=1.5)
+
+
+def test_held_out_rewardbench2_rows_are_not_scored_against_v1_predictions(ref):
+    from rmpredict.evaluation._cv import _predict_fold
+
+    fitted = MeanBaseline().fit(ref)
+    test = ref[ref["publisher"] == ref["publisher"].iloc[0]].assign(benchmark="rewardbench")
+    rb2 = test.assign(benchmark="rewardbench2", score=0.01)  # same (model, method) pairs
+    both = pd.concat([test, rb2], ignore_index=True)
+    cands = test.drop(columns=list(TARGETS)).drop_duplicates("model")
+    out = _predict_fold(fitted, cands, both, 0.9)
+    only_v1 = _predict_fold(fitted, cands, test, 0.9)
+    pd.testing.assert_frame_equal(out, only_v1)
+    assert not (out["observed"] == 0.01).any()
