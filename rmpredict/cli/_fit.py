@@ -38,8 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "enough (features are filled from them)")
     q.add_argument("--model", default=None, metavar="MODEL.nc",
                    help="fitted model (default: the newest released model)")
-    q.add_argument("--method", default="all", metavar="METHOD",
-                   help="RM method (regression, bradley_terry, ...) or 'all' (default)")
+    q.add_argument("--method", "--recipe", dest="method", default="all", metavar="METHOD",
+                   help="RM method or recipe (regression, bradley_terry, one you fitted, "
+                        "'new' for a recipe not fitted) or 'all' (default)")
     q.add_argument("--ci-prob", type=float, default=0.9, metavar="P",
                    help="central interval probability (default: 0.9)")
     q.add_argument("--output", default=None, metavar="OUT.csv",

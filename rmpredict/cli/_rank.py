@@ -85,9 +85,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="candidate base models (CSV, Parquet or JSON Lines with a model column)")
     p.add_argument("--model", default=None, metavar="MODEL.nc",
                    help="a fitted model file (default: the newest bundled release)")
-    p.add_argument("--method", default="all", metavar="NAME",
+    p.add_argument("--method", "--recipe", dest="method", default="all", metavar="NAME",
                    help="RM method or recipe the model knows (e.g. regression, bradley_terry, "
-                        "or one you fitted), or 'all' (default: all)")
+                        "or one you fitted), 'new' (a recipe not fitted) or 'all' (default: "
+                        "all)")
     p.add_argument("--output", default=None, metavar="OUT.csv",
                    help="also write the table (fractions in [0, 1]) to OUT (.csv, .parquet, "
                         ".jsonl), with provenance columns on every row")

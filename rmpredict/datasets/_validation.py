@@ -182,6 +182,13 @@ def _check_result_categories(frame: pd.DataFrame, problems: list[str], key: list
                             "RewardBench v1)")
         frame["benchmark"] = bench.where(~unknown, DEFAULT_BENCHMARK).astype(object)
         key = [*key, "benchmark"]
+    else:
+        only_rb2 = [c for c in RB2_CATEGORIES if c in frame.columns
+                    and c not in RESULT_BENCHMARKS[DEFAULT_BENCHMARK]]
+        if only_rb2:
+            notes.append(f"no 'benchmark' column: every row is taken as {DEFAULT_BENCHMARK} "
+                         f"(v1) and the RewardBench 2 column(s) {', '.join(only_rb2)} are not "
+                         "used; add a 'benchmark' column (rewardbench2 on those rows)")
     # No column is not added: the frame (and its hash) of a v1 table stays as it was.
     bench = frame["benchmark"] if "benchmark" in frame.columns else \
         pd.Series(DEFAULT_BENCHMARK, index=frame.index)

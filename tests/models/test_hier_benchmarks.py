@@ -119,3 +119,31 @@ def test_baselines_refuse_rewardbench2_rows(both_table):
                        match=r"MeanBaseline learns from rewardbench results only; the table "
                              r"has \d+ rewardbench2 row"):
         MeanBaseline().fit(both_table)
+
+
+def test_cli_predicts_and_ranks_rewardbench2_for_a_recipe(both_model, tmp_path, capsys):
+    from rmpredict.cli import main
+
+    path = tmp_path / "both.nc"
+    both_model.save(path)
+    cands = tmp_path / "cands.csv"
+    CANDIDATES.to_csv(cands, index=False)
+    out = tmp_path / "pred.csv"
+    argv = ["predict", "--candidates", str(cands), "--model", str(path), "--benchmark",
+            "rewardbench2", "--recipe", "rewardbench2_paper", "--output", str(out)]
+    assert main(argv) == 0
+    table = pd.read_csv(out)
+    assert set(table["target"]) == {*RB2_CATEGORIES, "score"}
+    assert (table["benchmark"] == "rewardbench2").all()
+    assert (table["method"] == "rewardbench2_paper").all()
+    ranked = tmp_path / "rank.csv"
+    assert main(["rank", "--candidates", str(cands), "--model", str(path), "--benchmark",
+                 "rewardbench2", "--method", "rewardbench2_paper", "--target", "factuality",
+                 "--output", str(ranked)]) == 0
+    assert len(pd.read_csv(ranked)) == len(CANDIDATES)
+    capsys.readouterr()
+    # A RewardBench v1 target of a RewardBench 2 prediction: one line, exit code 2.
+    assert main(["rank", "--candidates", str(cands), "--model", str(path), "--benchmark",
+                 "rewardbench2", "--target", "chat"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'chat'" in err

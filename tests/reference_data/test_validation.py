@@ -535,3 +535,12 @@ def test_results_rows_without_a_benchmark_are_v1_with_a_notice():
                                          r"rewardbench \(v1\)"):
         out = validate_table(df, "results", fill_from_reference=False).frame
     assert out.loc[0, "benchmark"] == "rewardbench"
+
+
+def test_results_with_rewardbench2_columns_but_no_benchmark_column_get_a_notice():
+    df = pd.DataFrame([{"model": "org/a", "method": "r", "chat": 0.9, "chat_hard": 0.6,
+                        "safety": 0.8, "reasoning": 0.7, "factuality": 0.5}])
+    with pytest.warns(DataWarning, match=r"no 'benchmark' column: every row is taken as "
+                                         r"rewardbench \(v1\) and the RewardBench 2 "
+                                         r"column\(s\) factuality are not used"):
+        validate_table(df, "results", fill_from_reference=False)
