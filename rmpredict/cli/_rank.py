@@ -137,7 +137,17 @@ def _check_table_suffix(path: str, argument: str) -> None:
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    """Every output path is valid and writable, before the prediction."""
+    """Every output path is valid and writable, and ``--target`` is one of ``--benchmark``'s,
+    before the prediction."""
+    target, benchmark = getattr(args, "target", None), getattr(args, "benchmark", None)
+    if target and benchmark:
+        from rmpredict.datasets._schema import benchmark_targets
+        from rmpredict.exceptions import InvalidParameterError
+
+        if target not in benchmark_targets(benchmark):
+            raise InvalidParameterError(
+                f"--target {target!r} is not a target of --benchmark {benchmark}; use one of "
+                f"{', '.join(benchmark_targets(benchmark))}.")
     if args.output:
         _check_table_suffix(args.output, "--output")
         check_writable(args.output, "--output")
