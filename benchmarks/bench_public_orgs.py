@@ -30,6 +30,28 @@ from scipy.stats import spearmanr
 CATS = ["chat", "chat_hard", "safety", "reasoning"]
 
 
+def print_public_table(preds: dict[str, np.ndarray], y: np.ndarray, band50: tuple,
+                       band90: tuple, n_folds: int) -> None:
+    """MAE (points), Spearman and, for ``bayes``, 50%/90% coverage of each predictor."""
+    print("| predictor | MAE (points) | Spearman | cover 50% | cover 90% | n RMs | n folds |")
+    print("|---|---|---|---|---|---|---|")
+    for name, p in preds.items():
+        cov = ("–", "–")
+        if name == "bayes":
+            cov = tuple(f"{np.mean((lo <= y) & (y <= hi)):.2f}" for lo, hi in (band50, band90))
+        print(f"| {name} | {100 * np.mean(np.abs(p - y)):.2f} | "
+              f"{spearmanr(p, y).statistic:.3f} | {cov[0]} | {cov[1]} | {len(y)} | "
+              f"{n_folds} |")
+
+
+def print_sampling(diagnostics: list[tuple], wall: float) -> None:
+    """Worst r-hat and ESS, total divergences over the folds' fits ``(fold, rhat, ess, div)``."""
+    worst = max(diagnostics, key=lambda d: d[1] or 0)
+    print(f"sampling: max r-hat {worst[1]:.3f} (fold {worst[0]}), min bulk ESS "
+          f"{min(d[2] for d in diagnostics):.0f}, divergences "
+          f"{sum(d[3] for d in diagnostics)}; wall {wall:.0f} s")
+
+
 def public_rms() -> pd.DataFrame:
     """The per-RM rows behind ``public_training_rows``, with their overall score."""
     from rmpredict.datasets._public_training import usable_public_rms
@@ -88,20 +110,8 @@ def main() -> None:
               f"{time.perf_counter() - t0:.0f} s; warnings: "
               f"{sorted({type(w.message).__name__ for w in caught})}", flush=True)
     y = rms["score"].to_numpy()
-    print("| predictor | MAE (points) | Spearman | cover 50% | cover 90% | n RMs | n folds |")
-    print("|---|---|---|---|---|---|---|")
-    for name, p in preds.items():
-        cov = ("–", "–")
-        if name == "bayes":
-            cov = (f"{np.mean((lo50 <= y) & (y <= hi50)):.2f}",
-                   f"{np.mean((lo90 <= y) & (y <= hi90)):.2f}")
-        print(f"| {name} | {100 * np.mean(np.abs(p - y)):.2f} | "
-              f"{spearmanr(p, y).statistic:.3f} | {cov[0]} | {cov[1]} | {len(y)} | "
-              f"{len(orgs)} |")
-    worst = max(diagnostics, key=lambda d: d[1] or 0)
-    print(f"sampling: max r-hat {max(d[1] for d in diagnostics):.3f} (fold {worst[0]}), min "
-          f"bulk ESS {min(d[2] for d in diagnostics):.0f}, divergences "
-          f"{sum(d[3] for d in diagnostics)}; wall {time.perf_counter() - t0:.0f} s")
+    print_public_table(preds, y, (lo50, hi50), (lo90, hi90), len(orgs))
+    print_sampling(diagnostics, time.perf_counter() - t0)
 
 
 if __name__ == "__main__":

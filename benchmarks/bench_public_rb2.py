@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from bench_public_baselines import PREDICTORS, predict_fold  # this folder is on sys.path
-from scipy.stats import spearmanr
+from bench_public_orgs import print_public_table, print_sampling
 
 RB2 = ["factuality", "precise_if", "math", "safety", "focus", "ties"]
 
@@ -107,16 +107,7 @@ def main() -> None:
               f"{len(train_rms)} baseline RMs, {time.perf_counter() - t0:.0f} s; warnings: "
               f"{sorted({type(w.message).__name__ for w in caught})}", flush=True)
     y = rms["score"].to_numpy()
-    print("| predictor | MAE (points) | Spearman | cover 50% | cover 90% | n RMs | n folds |")
-    print("|---|---|---|---|---|---|---|")
-    for name, p in preds.items():
-        cov = ("–", "–")
-        if name == "bayes":
-            cov = (f"{np.mean((lo50 <= y) & (y <= hi50)):.2f}",
-                   f"{np.mean((lo90 <= y) & (y <= hi90)):.2f}")
-        print(f"| {name} | {100 * np.mean(np.abs(p - y)):.2f} | "
-              f"{spearmanr(p, y).statistic:.3f} | {cov[0]} | {cov[1]} | {len(y)} | "
-              f"{len(groups)} |")
+    print_public_table(preds, y, (lo50, hi50), (lo90, hi90), len(groups))
     per_rm = pd.DataFrame({"rm_id": rms["rm_id"].to_numpy(),
                            "fold": rms["base_publisher"].to_numpy(),
                            "base_model": rms["base_model"].to_numpy(), "observed": y,
@@ -129,10 +120,7 @@ def main() -> None:
         from rmpredict._io import write_table_atomic
 
         write_table_atomic(args.output, per_rm)
-    worst = max(diagnostics, key=lambda d: d[1] or 0)
-    print(f"sampling: max r-hat {max(d[1] for d in diagnostics):.3f} (fold {worst[0]}), min "
-          f"bulk ESS {min(d[2] for d in diagnostics):.0f}, divergences "
-          f"{sum(d[3] for d in diagnostics)}; wall {time.perf_counter() - t0:.0f} s")
+    print_sampling(diagnostics, time.perf_counter() - t0)
 
 
 if __name__ == "__main__":

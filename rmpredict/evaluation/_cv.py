@@ -320,7 +320,7 @@ def leave_one_publisher_out(predictors: dict[str, BaseRMPredictor], results: Any
                 t0 = time.perf_counter()
                 # Fitted on the training rows only: every choice (scaling, vocabularies,
                 # stacking weights) is made without the held-out publisher.
-                fitted = clone(est).fit(train)
+                fitted = clone(est).fit(_learnable_rows(est, train))
                 diag = getattr(fitted, "diagnostics_", None)
                 if diag:
                     diagnostics.append({
@@ -361,6 +361,16 @@ def leave_one_publisher_out(predictors: dict[str, BaseRMPredictor], results: Any
     return EvaluationResult(predictions=predictions, folds=pd.DataFrame(fold_rows),
                             ci_prob=ci_prob, timings=timings, provenance=prov,
                             diagnostics=diagnostics, stacking=stacking)
+
+
+def _learnable_rows(est: BaseRMPredictor, train: pd.DataFrame) -> pd.DataFrame:
+    """``train`` without rows of benchmarks ``est`` cannot learn from (a baseline fits
+    RewardBench v1 only; extra training rows may hold RewardBench 2)."""
+    fits = getattr(est, "fits_benchmarks", None)
+    if fits is None or "benchmark" not in train.columns:
+        return train
+    keep = train["benchmark"].fillna("rewardbench").isin(fits).to_numpy()
+    return train if keep.all() else mark_validated(train[keep].reset_index(drop=True))
 
 
 def _predict_fold(fitted: BaseRMPredictor, candidates: pd.DataFrame, test: pd.DataFrame,

@@ -188,7 +188,9 @@ class BaseRMPredictor(ParamsMixin):
             "model": np.repeat(frame["model"].to_numpy(), len(methods)),
             "method": np.tile(np.array(methods, dtype=object), len(frame)),
         })
-        result = self._predict(frame, index, ci_prob, benchmark)
+        # Subclasses that predict RewardBench v1 only may keep _predict(frame, index, ci_prob).
+        extra = {} if benchmark == DEFAULT_BENCHMARK else {"benchmark": benchmark}
+        result = self._predict(frame, index, ci_prob, **extra)
         result.benchmark = benchmark
         result.provenance.setdefault("benchmark", benchmark)
         result.filled = frame.attrs.get("rmpredict_filled")
@@ -243,7 +245,8 @@ class BaseRMPredictor(ParamsMixin):
         raise NotImplementedError
 
     def _predict(self, frame: pd.DataFrame, index: pd.DataFrame, ci_prob: float,
-                 benchmark: str) -> PredictionResult:  # pragma: no cover - abstract
+                 benchmark: str = DEFAULT_BENCHMARK
+                 ) -> PredictionResult:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _provenance(self, **extra: Any) -> dict[str, Any]:

@@ -76,7 +76,8 @@ class _CellBaseline(BaseRMPredictor):
         return X.fillna(self.impute_means_[method]).to_numpy(dtype=float), notes
 
     def _predict(
-        self, frame: pd.DataFrame, index: pd.DataFrame, ci_prob: float, benchmark: str
+        self, frame: pd.DataFrame, index: pd.DataFrame, ci_prob: float,
+        benchmark: str = "rewardbench",
     ) -> PredictionResult:
         n, t = len(index), len(self.targets)
         out = {k: np.full((n, t), np.nan) for k in ("mean", "sd", "lower", "upper")}

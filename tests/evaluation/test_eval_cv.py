@@ -267,3 +267,15 @@ def test_held_out_rewardbench2_rows_are_not_scored_against_v1_predictions(ref):
     only_v1 = _predict_fold(fitted, cands, test, 0.9)
     pd.testing.assert_frame_equal(out, only_v1)
     assert not (out["observed"] == 0.01).any()
+
+
+def test_baselines_skip_extra_rewardbench2_rows(ref):
+    from rmpredict.datasets import public_training_rows
+
+    v1 = leave_one_publisher_out({"mean": MeanBaseline()}, ref,
+                                 extra_train=public_training_rows(), progress=False)
+    both = leave_one_publisher_out({"mean": MeanBaseline()}, ref,
+                                   extra_train=public_training_rows(benchmark="all"),
+                                   progress=False)
+    pd.testing.assert_frame_equal(v1.predictions, both.predictions)
+    assert (both.folds["n_extra_train_rows"] > v1.folds["n_extra_train_rows"]).all()
