@@ -151,8 +151,8 @@ def public_training_rows(*, include_low_confidence: bool = False,
              for m, f in zip(pub["base_model"], pub["base_model_from"])]
     study = pub["study"].astype(object).where(pub["study"].notna(), None)
     method = [STUDY_RECIPES.get(t, recipe) if t is not None else recipe for t in study]
-    cats = [c for b in names for c in PUBLIC_BENCHMARKS[b] if c]
-    cats = list(dict.fromkeys(cats))  # "safety" is in both benchmarks
+    # "safety" is a category of both benchmarks: one column, read per row's benchmark.
+    cats = list(dict.fromkeys(c for b in names for c in PUBLIC_BENCHMARKS[b]))
     rows = pd.DataFrame({"model": pub["base_model"].to_numpy(), "publisher": publisher,
                          "method": method, "benchmark": pub["benchmark"].to_numpy(),
                          "post_training": stage,
@@ -178,12 +178,12 @@ def public_training_rows(*, include_low_confidence: bool = False,
     if names == ["rewardbench"]:
         out = out.drop(columns=["benchmark"])  # the seed schema: v1 is implied
     # Not columns of the results schema (a fit would warn about them): kept in attrs.
-    averaged = out.assign(n_rms=out.pop("n_rms"), organisations=out.pop("organisations"))
-    keys = [c for c in ("model", "method", "benchmark") if c in averaged.columns]
-    out = averaged.drop(columns=["n_rms", "organisations"])
+    keys = [c for c in ("model", "method", "benchmark") if c in out.columns]
+    averaged = out[[*keys, "n_rms", "organisations"]].to_dict("records")
+    out = out.drop(columns=["n_rms", "organisations"])
     out.attrs["public_rows"] = {
         "rms_used": int(len(rows)), "rows": int(len(out)), "dropped": dropped,
-        "checkpoints": averaged[[*keys, "n_rms", "organisations"]].to_dict("records"),
+        "checkpoints": averaged,
         "provenance": pub.attrs.get("provenance", {})}
     return out
 

@@ -215,6 +215,7 @@ def _check_result_categories(frame: pd.DataFrame, problems: list[str], key: list
                 f"column 'score' differs from the mean of the row's benchmark categories by "
                 f"more than 0.005 at {_rows(frame, off)}; score is their unweighted mean "
                 "(drop the column to have it derived)")
+        frame["score"] = frame["score"].fillna(score)  # e.g. tables concatenated
     else:
         frame["score"] = score
     return key

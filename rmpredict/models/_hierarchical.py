@@ -318,7 +318,7 @@ class HierarchicalRMPredictor(BaseRMPredictor):
     def _stacking(self, train: pd.DataFrame,
                   structures: tuple[str, ...]) -> tuple[dict[str, dict[str, float]], dict]:
         """Stacking weights per method from an inner leave-one-publisher-out over ``train``."""
-        from rmpredict.models._hier_data import _publisher_key
+        from rmpredict.models._hier_data import _publisher_key, result_benchmark
         from rmpredict.models._stacking import stacking_objective, stacking_weights
 
         methods = sorted(train["method"].unique())
@@ -337,9 +337,9 @@ class HierarchicalRMPredictor(BaseRMPredictor):
             held = (pubs == group).to_numpy()
             inner_train, inner_test = train[~held].reset_index(drop=True), train[held]
             inner_test = inner_test[inner_test["method"].isin(set(inner_train["method"]))]
-            if "benchmark" in inner_test.columns:  # a benchmark unseen in the inner fit
-                inner_test = inner_test[inner_test["benchmark"].isin(
-                    set(inner_train["benchmark"]))]
+            # A benchmark the inner fit has no rows of cannot be scored by it.
+            inner_test = inner_test[result_benchmark(inner_test).isin(
+                set(result_benchmark(inner_train))).to_numpy()]
             if inner_test.empty:
                 continue
             cols = []

@@ -11,8 +11,8 @@ from rmpredict.models._backend import import_arviz
 
 __all__ = ["Summary"]
 
-SUMMARY_VARS = ("theta", "b_method", "tau_method", "tau_category", "a", "tau_alpha",
-                "s_pub", "s_run", "sigma")
+SUMMARY_VARS = ("theta", "b_method", "tau_method", "tau_category", "tau_benchmark", "a",
+                "tau_alpha", "s_pub", "s_run", "sigma")
 
 
 @dataclass
@@ -35,11 +35,16 @@ class Summary:
             part.insert(0, "structure", structure)
             tables.append(part)
         table = pd.concat(tables)
+        enc = getattr(model, "encoding_", None)
+        cells = getattr(enc, "cells", None)
         info = {"model_id": model.model_id, "methods": list(model.methods_),
+                "benchmarks": list(getattr(model, "benchmarks_", ("rewardbench",))),
                 "n_train_rows": model.n_train_, "data_hash": model.data_hash_,
                 "features": list(model.feature_names_),
                 "publishers_seen": len(model.seen_publishers_),
                 "random_seed": model.random_seed, "sampler": model.sampler}
+        if cells:  # the category axis of a, sigma, beta: (benchmark, category) cells
+            info["cells"] = [f"{b}:{c}" for b, c in cells]
         if hasattr(model, "stacking_weights_"):
             info["stacking"] = {m: {s: round(w, 3) for s, w in ws.items()}
                                 for m, ws in model.stacking_weights_.items()}
@@ -51,8 +56,8 @@ class Summary:
 
     def as_text(self) -> str:
         d = self.diagnostics
-        lines = ["HierarchicalRMPredictor (stacked logit-normal structures, RewardBench v1 "
-                 "categories)"]
+        lines = ["HierarchicalRMPredictor (stacked logit-normal structures of RewardBench "
+                 "category accuracy)"]
         for k, v in self.info.items():
             lines.append(f"  {k:16s} {v}")
         lines.append("Diagnostics")
