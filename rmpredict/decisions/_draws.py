@@ -43,19 +43,16 @@ def check_result(result: object, caller: str) -> PredictionResult:
         raise InvalidParameterError(
             f"The 'result' parameter of {caller} must be a PredictionResult (from "
             f"predictor.predict). Got {type(result).__name__} instead.")
-    if not result.has_draws:
+    if result.draws is None:
         raise InvalidParameterError(
             f"{caller} needs joint posterior-predictive draws, but this result from predictor "
             f"{result.predictor!r} has none. Use HierarchicalRMPredictor (or a release) for "
             "decisions under uncertainty; point-estimate baselines cannot rank with risk.")
-    draws = result.computed_draws  # lazy draws are checked where they are computed
-    if draws is None:
-        return result
-    if draws.ndim != 3 or draws.shape[1:] != result.mean.shape:
+    if result.draws.ndim != 3 or result.draws.shape[1:] != result.mean.shape:
         raise InvalidParameterError(
             f"result.draws must have shape (n_draws, {result.mean.shape[0]}, "
-            f"{result.mean.shape[1]}); got {draws.shape}.")
-    if draws.shape[0] < 2:
+            f"{result.mean.shape[1]}); got {result.draws.shape}.")
+    if result.draws.shape[0] < 2:
         raise InvalidParameterError("result.draws must hold at least 2 draws.")
     return result
 

@@ -34,13 +34,6 @@ import numpy as np
 import pandas as pd
 
 from rmpredict.decisions._draws import SIZE_GROUPS, check_result, group_labels, unique_in_order
-from rmpredict.decisions._screen import (
-    SCREEN_MIN,
-    SCREEN_Z,
-    gaussian_expected_rank,
-    shortlist,
-    tail_count,
-)
 from rmpredict.decisions._trust import (
     SKILL_DEMONSTRATED,
     MethodSkill,
@@ -307,8 +300,7 @@ def trust_columns(trust: Trust, rows: np.ndarray, target: str) -> dict[str, Any]
 def rank_candidates(result: PredictionResult, *, target: str = "score", k: int = 3,
                     default: str | None = None, size_groups: bool = False,
                     sizes: Mapping[str, float] | pd.Series | None = None,
-                    predictor: Any = None, candidates: Any = None,
-                    screen: bool | None = None) -> RankingResult:
+                    predictor: Any = None, candidates: Any = None) -> RankingResult:
     """Rank candidate base models per RM method from joint posterior-predictive draws.
 
     Parameters
@@ -335,13 +327,6 @@ def rank_candidates(result: PredictionResult, *, target: str = "score", k: int =
         (:func:`~rmpredict.decisions.attach_trust`). Without either, skill is ``"unknown"``.
     candidates : DataFrame or path, optional
         The candidates given to ``predict``, to check their post-training stage's support.
-    screen : bool, optional
-        Pre-screen each block from the closed-form marginals before drawing (see
-        :mod:`rmpredict.decisions._screen`): only candidates that can reach the top ``k`` (and
-        the default) get joint draws; the others get P(best) = P(top k) = 0 and statistics
-        from their Gaussian marginals. Default: blocks of more than
-        :data:`~rmpredict.decisions._screen.SCREEN_MIN` candidates. The provenance records
-        ``ranking_screened`` (shortlist and block sizes).
 
     Returns
     -------
@@ -381,57 +366,49 @@ def rank_candidates(result: PredictionResult, *, target: str = "score", k: int =
     trust = trust_for(result, predictor, candidates)
     groups = (group_labels(index, sizes, "rank_candidates") if size_groups
               else np.full(len(index), ALL_GROUP, dtype=object))
+    draws = result.draws
+    n_draws = int(draws.shape[0])
     methods = trust.method_order(unique_in_order(index["method"]))
     method_codes = index["method"].to_numpy()
-    order = SIZE_GROUPS if size_groups else (ALL_GROUP,)
-    blocks = [(m, g, np.flatnonzero((method_codes == m) & (groups == g)))
-              for m in methods for g in order]
-    blocks = [(m, g, rows) for m, g, rows in blocks if len(rows)]
-    screened = {(m, g): (screen if screen is not None else len(rows) > SCREEN_MIN)
-                and len(rows) > k for m, g, rows in blocks}
-    # Without screening the draws are computed once for every row (and kept on the result).
-    draws = None if any(screened.values()) else result.draws
-    n_draws = 0
-    screen_info: dict[str, list[int]] = {}
     frames = []
-    for method, group, rows in blocks:
-        hit = np.flatnonzero((method_codes == method) & (models == default)) \
-            if default is not None else np.zeros(0, dtype=np.int64)
-        if draws is not None:
-            default_draws = draws[:, hit[0], col] if len(hit) else None
-            stats = _rank_stats(_block_draws(draws, rows, col), k, default_draws)
-            stats["n_draws"] = draws.shape[0]
-        else:
-            default_draws = result.draws_of(hit[:1])[:, 0, col] if len(hit) else None
-            stats, short = _screened_stats(result, rows, col, k, default_draws, hit,
-                                           screened[(method, group)])
-            screen_info[f"{method}/{group}"] = [int(short.sum()), len(rows)]
-        n_draws = int(stats.pop("n_draws"))
-        mean = result.mean[rows, col]
-        ranked, tie_group = tie_groups(stats["p_best"], stats["p_best_se"], mean, n_draws)
-        rows = rows[ranked]
-        stats = {name: values[ranked] for name, values in stats.items()}
-        size = np.bincount(tie_group)[tie_group]
-        block = {
-            "method": method,
-            "group": group,
-            "position": np.arange(1, len(rows) + 1),
-            "model": models[rows],
-            "mean": result.mean[rows, col],
-            "lower": result.lower[rows, col],
-            "upper": result.upper[rows, col],
-            "p_best": stats["p_best"], "p_best_se": stats["p_best_se"],
-            "p_top_k": stats["p_top_k"], "p_top_k_se": stats["p_top_k_se"],
-            "tie": size > 1, "tie_group": tie_group,
-            "expected_rank": stats["expected_rank"],
-            "expected_regret": stats["expected_regret"],
-        }
+    for method in methods:
+        in_method = method_codes == method
+        default_draws = None
         if default is not None:
-            nan = np.full(len(rows), np.nan)
-            block["p_better_than_default"] = stats.get("p_better_than_default", nan)
-            block["diff_vs_default"] = stats.get("diff_vs_default", nan)
-        block.update(trust_columns(trust, rows, target))
-        frames.append(pd.DataFrame(block))
+            hit = np.flatnonzero(in_method & (models == default))
+            if len(hit):
+                default_draws = draws[:, hit[0], col]
+        order = SIZE_GROUPS if size_groups else (ALL_GROUP,)
+        for group in order:
+            rows = np.flatnonzero(in_method & (groups == group))
+            if not len(rows):
+                continue
+            stats = _rank_stats(_block_draws(draws, rows, col), k, default_draws)
+            mean = result.mean[rows, col]
+            ranked, tie_group = tie_groups(stats["p_best"], stats["p_best_se"], mean, n_draws)
+            rows = rows[ranked]
+            stats = {name: values[ranked] for name, values in stats.items()}
+            size = np.bincount(tie_group)[tie_group]
+            block = {
+                "method": method,
+                "group": group,
+                "position": np.arange(1, len(rows) + 1),
+                "model": models[rows],
+                "mean": result.mean[rows, col],
+                "lower": result.lower[rows, col],
+                "upper": result.upper[rows, col],
+                "p_best": stats["p_best"], "p_best_se": stats["p_best_se"],
+                "p_top_k": stats["p_top_k"], "p_top_k_se": stats["p_top_k_se"],
+                "tie": size > 1, "tie_group": tie_group,
+                "expected_rank": stats["expected_rank"],
+                "expected_regret": stats["expected_regret"],
+            }
+            if default is not None:
+                nan = np.full(len(rows), np.nan)
+                block["p_better_than_default"] = stats.get("p_better_than_default", nan)
+                block["diff_vs_default"] = stats.get("diff_vs_default", nan)
+            block.update(trust_columns(trust, rows, target))
+            frames.append(pd.DataFrame(block))
     table = pd.concat(frames, ignore_index=True)
     warn_no_skill(trust, methods, what="ranking")
     prov = dict(result.provenance)
@@ -439,50 +416,10 @@ def rank_candidates(result: PredictionResult, *, target: str = "score", k: int =
         prov.update(trust.provenance())
     prov.update(ranking_target=target, ranking_k=k, ranking_default=default,
                 ranking_size_groups=bool(size_groups), n_draws=n_draws)
-    if screen_info:
-        prov["ranking_screened"] = screen_info
     return RankingResult(table=table, target=target, k=k, default=default,
                          ci_prob=float(result.ci_prob), n_draws=n_draws,
                          size_groups=bool(size_groups), provenance=prov,
                          skill={m: trust.skill[m] for m in methods if m in trust.skill})
-
-
-def _screened_stats(result: PredictionResult, rows: np.ndarray, col: int, k: int,
-                    default_draws: np.ndarray | None, default_row: np.ndarray,
-                    screen: bool) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Statistics of one block with joint draws of its shortlist only (all rows if not
-    ``screen``), and the shortlist mask. See :mod:`rmpredict.decisions._screen`."""
-    mean, sd = result.mean[rows, col], result.sd[rows, col]
-    if screen:
-        keep = np.flatnonzero(np.isin(rows, default_row))
-        short = shortlist(mean, sd, k, keep=keep)
-    else:
-        short = np.ones(len(rows), dtype=bool)
-    y = np.ascontiguousarray(result.draws_of(rows[short])[:, :, col])
-    inner = _rank_stats(y, k, default_draws)
-    out = {name: np.zeros(len(rows)) for name in inner}
-    for name, values in inner.items():
-        out[name][short] = values
-    out["n_draws"] = y.shape[0]
-    if short.all():
-        return out, short
-    out_rows = ~short
-    # The best of a draw is in the shortlist (up to (k + 1) Phi(-z)): regret = E[max] - mean.
-    out["expected_regret"][out_rows] = float(y.max(axis=1).mean()) - mean[out_rows]
-    out["expected_rank"][out_rows] = gaussian_expected_rank(mean, sd)[out_rows]
-    # Shortlisted: the exact rank among the shortlist plus the screened candidates above.
-    above = tail_count(mean[out_rows], sd[out_rows], y.ravel().astype(float))
-    out["expected_rank"][short] += above.reshape(y.shape).mean(axis=0)
-    if default_draws is not None:
-        from scipy.special import ndtr
-
-        d = int(default_row[0])
-        m_d, s_d = result.mean[d, col], result.sd[d, col]
-        diff = mean[out_rows] - m_d
-        out["diff_vs_default"][out_rows] = diff
-        out["p_better_than_default"][out_rows] = ndtr(
-            diff / np.sqrt(sd[out_rows] ** 2 + s_d**2))
-    return out, short
 
 
 def _add_observed_and_flags(out: pd.DataFrame, shown: pd.DataFrame) -> bool:
@@ -548,14 +485,6 @@ def format_ranking(ranking: RankingResult, *, max_rows: int | None = None) -> st
         head = f"method {method}" + ("" if group == ALL_GROUP else f", size group {group}")
         lines += ["", f"== {head} ({len(block)} candidates) =="]
         lines += skill_lines(ranking.skill.get(method), method)
-        n_short, n_all = ranking.provenance.get("ranking_screened", {}).get(
-            f"{method}/{group}", (len(block), len(block)))
-        if n_short < n_all:
-            lines.append(f"pre-screened: {n_all - n_short} of {n_all} candidates cannot reach "
-                         f"the top {ranking.k} (closed-form bound, {SCREEN_Z:g} SDs); their "
-                         "P(best) and P(top k) are 0, their E[rank] and P(>default) come from "
-                         "Gaussian marginals; joint draws for the other "
-                         f"{n_short}.")
         shown = block if max_rows is None else block.head(max_rows)
         if has_default and max_rows is not None and len(block) > max_rows:
             extra = block.iloc[max_rows:]

@@ -50,7 +50,6 @@ from rmpredict.decisions._ranking import (
     trust_columns,
     trust_summary,
 )
-from rmpredict.decisions._screen import shortlist as screen_shortlist
 from rmpredict.decisions._trust import MethodSkill, trust_for, warn_no_skill
 from rmpredict.exceptions import InvalidParameterError
 from rmpredict.models._prediction import PredictionResult
@@ -379,14 +378,13 @@ def suggest_next(result: PredictionResult, *, budget: int = 2, target: str = "sc
         result.select(method)  # raises a clear error for an unknown method
         methods = [method]
     methods = trust.method_order(methods)
-    # Lazy draws and many candidates: pre-screen from the closed-form marginals and draw
-    # only the shortlist and the candidates that can still be the best.
-    lazy = result.computed_draws is None
+    if result.draws.shape[0] < 2:
+        raise InvalidParameterError("result.draws must hold at least 2 draws.")
     frames, chosen, value, strategy, screen = [], {}, {}, {}, {}
     models = index["model"].to_numpy()
-    n_draws = 0
     for meth in methods:
         rows = np.flatnonzero((index["method"] == meth).to_numpy())
+        y = _block_draws(result.draws, rows, t)
         n = len(rows)
         known = known_all[rows] if exclude_known else np.zeros(n, dtype=bool)
         ok_mask = eligible_all[rows] & ~known
@@ -397,27 +395,16 @@ def suggest_next(result: PredictionResult, *, budget: int = 2, target: str = "sc
             raise InvalidParameterError(
                 f"budget={budget} exceeds the {len(ok)} eligible candidate(s) for method "
                 f"{meth!r}{extra}; lower --budget or allow more candidates.")
-        today = float(np.max(result.mean[rows, t]))
-        if lazy and n > shortlist:
-            m_cf, s_cf = result.mean[rows, t], result.sd[rows, t]
-            ei = gaussian_expected_improvement(m_cf, s_cf, today)
-            contenders = np.flatnonzero(screen_shortlist(m_cf, s_cf, 1))
-            work = _work_set(ei, ok, shortlist, m_cf)
-            cols = np.union1d(work, contenders)  # the block positions that get draws
-            y = np.ascontiguousarray(result.draws_of(rows[cols])[:, :, t])
-            mean = y.mean(axis=0)
+        # EI against today's best predicted mean, in the same pass as the draw means.
+        mean, ei = _moments_and_ei(y, float(np.max(result.mean[rows, t])))
+        if n <= shortlist:
+            work = np.arange(n)
         else:
-            cols = np.arange(n)
-            y = _block_draws(result.draws, rows, t)
-            # EI against today's best predicted mean, in the same pass as the draw means.
-            mean, ei = _moments_and_ei(y, today)
-            work = np.arange(n) if n <= shortlist else _work_set(ei, ok, shortlist, mean)
-        if y.shape[0] < 2:
-            raise InvalidParameterError("result.draws must hold at least 2 draws.")
-        n_draws = int(y.shape[0])
+            top = np.argsort(-ei, kind="stable")[:shortlist]
+            top_ok = ok[np.argsort(-ei[ok], kind="stable")[:shortlist]]
+            work = np.unique(np.concatenate([top, top_ok, [int(np.argmax(mean))]]))
         prescreened = len(work) < n
-        work_cols = np.searchsorted(cols, work)  # positions of the shortlist in y
-        y_work = _as_draws(y[:, work_cols] if prescreened else y)
+        y_work = _as_draws(y[:, work] if prescreened else y)
         kg = _KG(y_work, noise_sd, random_seed)
         pos = {int(c): i for i, c in enumerate(work)}
         ok_work = [pos[int(i)] for i in ok if int(i) in pos]
@@ -445,7 +432,7 @@ def suggest_next(result: PredictionResult, *, budget: int = 2, target: str = "sc
                 nxt = max(scores, key=lambda i: (scores[i], -i))
                 best_set, best_val = (*best_set, nxt), scores[nxt]
         if prescreened:
-            best_val = _full_value(y, mean, kg, work_cols, best_set)
+            best_val = _full_value(y, mean, kg, work, best_set)
         picked = [int(work[i]) for i in best_set]
         order = np.zeros(n, dtype=int)
         for p, i in enumerate(picked, start=1):
@@ -472,9 +459,10 @@ def suggest_next(result: PredictionResult, *, budget: int = 2, target: str = "sc
         chosen[meth] = [str(models[rows[i]]) for i in picked]
         value[meth] = float(best_val)
         screen[meth] = {"n_candidates": int(n), "shortlist": int(len(work)),
-                        "prescreened": bool(prescreened), "drawn": int(len(cols)),
+                        "prescreened": bool(prescreened),
                         "excluded_known": int((known & eligible_all[rows]).sum())}
     warn_no_skill(trust, methods, what="suggestion")
+    n_draws = int(result.draws.shape[0])
     prov = dict(result.provenance)
     if trust.context:
         prov.update(trust.provenance())
@@ -485,23 +473,6 @@ def suggest_next(result: PredictionResult, *, budget: int = 2, target: str = "sc
                             noise_sd=noise_sd, n_draws=n_draws, provenance=prov,
                             screen=screen,
                             skill={m: trust.skill[m] for m in methods if m in trust.skill})
-
-
-def _work_set(ei: np.ndarray, ok: np.ndarray, size: int, mean: np.ndarray) -> np.ndarray:
-    """The shortlist: the ``size`` largest EI, as many eligible ones, and today's best."""
-    top = np.argsort(-ei, kind="stable")[:size]
-    top_ok = ok[np.argsort(-ei[ok], kind="stable")[:size]]
-    return np.unique(np.concatenate([top, top_ok, [int(np.argmax(mean))]]))
-
-
-def gaussian_expected_improvement(mean: np.ndarray, sd: np.ndarray,
-                                  best: float) -> np.ndarray:
-    """``E[max(y - best, 0)]`` for ``y ~ N(mean, sd^2)`` (closed form, no draws)."""
-    from scipy.special import ndtr
-
-    sd = np.maximum(np.asarray(sd, dtype=float), 1e-12)
-    z = (np.asarray(mean, dtype=float) - best) / sd
-    return sd * (z * ndtr(z) + np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi))
 
 
 def _eligible(mask: Any, index: pd.DataFrame) -> np.ndarray:

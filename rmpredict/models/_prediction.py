@@ -128,25 +128,6 @@ class PredictionResult:
         self._draws, self._draw_source = value, None
 
     @property
-    def computed_draws(self) -> np.ndarray | None:
-        """The joint draws if they exist already (never computes lazy ones)."""
-        return self._draws
-
-    def draws_of(self, rows: np.ndarray) -> np.ndarray:
-        """Joint draws ``(n_draws, len(rows), n_targets)`` of some rows only.
-
-        Lazy draws are computed for those rows alone (not cached): a decision that needs the
-        draws of a shortlist does not pay for every row's. Draw ``s`` is the same posterior
-        sample as in :attr:`draws` (common random numbers).
-        """
-        rows = np.asarray(rows, dtype=np.int64)
-        if self._draws is not None:
-            return self._draws[:, rows]
-        if self._draw_source is None:
-            raise InvalidParameterError("This prediction has no joint draws.")
-        return self._draw_source(rows)
-
-    @property
     def has_draws(self) -> bool:
         """Whether joint draws exist (without computing lazy ones)."""
         return self._draws is not None or self._draw_source is not None
