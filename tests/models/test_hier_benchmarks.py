@@ -154,3 +154,19 @@ def test_cli_predicts_and_ranks_rewardbench2_for_a_recipe(both_model, tmp_path, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "--target 'chat' is not a target of --benchmark rewardbench2" in err
+
+
+def test_known_results_are_read_from_the_predicted_benchmark(both_model, both_table):
+    from rmpredict.decisions import attach_trust
+
+    model_id = "google/gemma-2-2b-it"  # public RMs on both benchmarks, recipe group
+    rows = both_table[(both_table["model"] == model_id)
+                      & (both_table["method"] == "public_leaderboard")].set_index("benchmark")
+    for bench in ("rewardbench", "rewardbench2"):
+        res = both_model.predict([model_id], method="public_leaderboard", benchmark=bench)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # skill notices
+            attach_trust(res, both_model)
+        flags = res.trust.rows
+        assert bool(flags["known_result"].iloc[0])
+        assert flags["observed_score"].iloc[0] == pytest.approx(rows.loc[bench, "score"])
