@@ -279,7 +279,7 @@ def _active(idata, mask: np.ndarray):
     post = idata.posterior
     sub = {}
     for name, arr in post.data_vars.items():
-        if not len(active) and name in ("tau_method", "tau_category"):
+        if not len(active) and name in ("tau_method", "tau_category", "tau_benchmark"):
             continue  # scales of slopes that are all switched off: prior draws
         if name in ("theta", "b_method"):
             dim = arr.dims[-1]
