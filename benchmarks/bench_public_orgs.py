@@ -30,6 +30,22 @@ from scipy.stats import spearmanr
 CATS = ["chat", "chat_hard", "safety", "reasoning"]
 
 
+def fit_parser(doc: str) -> argparse.ArgumentParser:
+    """``--seed``, ``--draws``, ``--tune`` of the one-structure fits these scripts run."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--tune", type=int, default=1000)
+    return parser
+
+
+def prediction_arrays(n: int) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """NaN-filled point predictions (bayes and the baselines) and ``bayes``'s 50%/90% bounds
+    ``[lo50, hi50, lo90, hi90]`` for ``n`` held-out RMs."""
+    preds = {name: np.full(n, np.nan) for name in ("bayes", *PREDICTORS)}
+    return preds, [np.full(n, np.nan) for _ in range(4)]
+
+
 def print_public_table(preds: dict[str, np.ndarray], y: np.ndarray, band50: tuple,
                        band90: tuple, n_folds: int) -> None:
     """MAE (points), Spearman and, for ``bayes``, 50%/90% coverage of each predictor."""
@@ -62,11 +78,7 @@ def public_rms() -> pd.DataFrame:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--tune", type=int, default=1000)
-    args = parser.parse_args()
+    args = fit_parser(__doc__).parse_args()
 
     from rmpredict.datasets import PUBLIC_RECIPE, public_training_rows
     from rmpredict.models import HierarchicalRMPredictor, as_results_frame
@@ -76,9 +88,7 @@ def main() -> None:
     orgs = sorted(rms["org_group"].unique())
     print(f"{len(rms)} public RMs, {rms['base_model'].nunique()} base models, {len(orgs)} "
           f"organisations {rms['org_group'].value_counts().to_dict()}")
-    preds = {name: np.full(len(rms), np.nan) for name in ("bayes", *PREDICTORS)}
-    lo90, hi90 = np.full(len(rms), np.nan), np.full(len(rms), np.nan)
-    lo50, hi50 = lo90.copy(), hi90.copy()
+    preds, (lo50, hi50, lo90, hi90) = prediction_arrays(len(rms))
     t0 = time.perf_counter()
     diagnostics = []
     for org in orgs:

@@ -25,23 +25,19 @@ stack, stated in the output.
 
 from __future__ import annotations
 
-import argparse
 import time
 import warnings
 
 import numpy as np
 import pandas as pd
 from bench_public_baselines import PREDICTORS, predict_fold  # this folder is on sys.path
-from bench_public_orgs import print_public_table, print_sampling
+from bench_public_orgs import fit_parser, prediction_arrays, print_public_table, print_sampling
 
 RB2 = ["factuality", "precise_if", "math", "safety", "focus", "ties"]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--tune", type=int, default=1000)
+    parser = fit_parser(__doc__)
     parser.add_argument("--output", default=None, metavar="PRED.csv",
                         help="also write every held-out RM's predictions and observation")
     args = parser.parse_args()
@@ -63,9 +59,7 @@ def main() -> None:
           f"folds by base publisher {rms['base_publisher'].value_counts().to_dict()}")
     print(f"training table: {len(seed_rows)} seed rows, {len(public)} public rows "
           f"{public.groupby(['benchmark', 'method']).size().to_dict()}")
-    preds = {name: np.full(len(rms), np.nan) for name in ("bayes", *PREDICTORS)}
-    lo90, hi90 = np.full(len(rms), np.nan), np.full(len(rms), np.nan)
-    lo50, hi50 = lo90.copy(), hi90.copy()
+    preds, (lo50, hi50, lo90, hi90) = prediction_arrays(len(rms))
     t0 = time.perf_counter()
     diagnostics = []
     for held in groups:

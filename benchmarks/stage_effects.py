@@ -15,7 +15,6 @@ are printed beside it.
 
 from __future__ import annotations
 
-import argparse
 import time
 import warnings
 
@@ -24,11 +23,9 @@ import pandas as pd
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--tune", type=int, default=1000)
-    args = parser.parse_args()
+    from bench_public_orgs import fit_parser  # this folder is on sys.path when run
+
+    args = fit_parser(__doc__).parse_args()
 
     from rmpredict.datasets import public_training_rows
     from rmpredict.datasets._schema import RESULT_BENCHMARKS

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+# Literal copies of rmpredict.datasets.RESULT_BENCHMARKS (a test keeps them equal): importing
+# rmpredict.datasets here would load pandas for every command, `--help` included.
 TARGET_CHOICES = ("score", "chat", "chat_hard", "safety", "reasoning", "factuality",
                   "precise_if", "math", "focus", "ties")
 """Targets of either benchmark; one not of ``--benchmark`` is refused when ranking."""
@@ -21,7 +23,7 @@ BENCHMARK_CHOICES = ("rewardbench", "rewardbench2")
 
 
 def add_benchmark_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--benchmark", default="rewardbench", choices=BENCHMARK_CHOICES,
+    p.add_argument("--benchmark", default=BENCHMARK_CHOICES[0], choices=BENCHMARK_CHOICES,
                    help="benchmark to predict: rewardbench (v1, default) or rewardbench2 "
                         "(needs a model fitted on RewardBench 2 rows)")
 

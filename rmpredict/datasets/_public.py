@@ -12,16 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rmpredict.datasets._schema import V1_BENCHMARKS, V2_BENCHMARKS
+from rmpredict.datasets._schema import RESULT_BENCHMARKS, V1_BENCHMARKS, V2_BENCHMARKS
 from rmpredict.exceptions import DataValidationError, InvalidParameterError
 
 __all__ = ["PUBLIC_BENCHMARKS", "CONFIDENCE_LEVELS", "load_public_results",
            "validate_public_results"]
 
-PUBLIC_BENCHMARKS: dict[str, tuple[str, ...]] = {
-    "rewardbench": ("chat", "chat_hard", "safety", "reasoning"),
-    "rewardbench2": ("factuality", "precise_if", "math", "safety", "focus", "ties"),
-}
+PUBLIC_BENCHMARKS: dict[str, tuple[str, ...]] = RESULT_BENCHMARKS
 """Categories of each benchmark (``rewardbench`` is v1). Overall = mean of its categories."""
 
 CONFIDENCE_LEVELS: tuple[str, ...] = ("high", "medium", "low")

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from rmpredict.datasets._schema import V2_BENCHMARKS
+from rmpredict.datasets._schema import BENCHMARK_LABELS, RESULT_BENCHMARKS, V2_BENCHMARKS
 from rmpredict.exceptions import InvalidParameterError
 
 __all__ = ["PUBLIC_RECIPE", "STUDY_RECIPES", "public_training_rows", "usable_public_rms",
@@ -30,7 +30,6 @@ PUBLIC_RECIPE = "public_leaderboard"
 STUDY_RECIPES: dict[str, str] = {"rewardbench2_paper": "rewardbench2_paper"}
 """``study`` tag -> ``method``: controlled studies that trained one recipe across bases."""
 
-_BENCHMARKS = ("rewardbench", "rewardbench2")
 _STAGE_PATTERNS = (("dpo", r"dpo"), ("sft", r"sft"),
                    ("instruct", r"instruct|chat|-it\b|-it-|rlhf|tulu|zephyr|hermes"))
 
@@ -54,11 +53,11 @@ def infer_stage(model_id: str, base_model_from: str) -> str:
 
 def _check_benchmark(benchmark: str) -> list[str]:
     if benchmark == "all":
-        return list(_BENCHMARKS)
-    if benchmark not in _BENCHMARKS:
+        return list(RESULT_BENCHMARKS)
+    if benchmark not in RESULT_BENCHMARKS:
         raise InvalidParameterError(
             f"The 'benchmark' parameter of public_training_rows must be one of "
-            f"{[*_BENCHMARKS, 'all']}. Got {benchmark!r} instead.")
+            f"{[*RESULT_BENCHMARKS, 'all']}. Got {benchmark!r} instead.")
     return [benchmark]
 
 
@@ -96,8 +95,8 @@ def usable_public_rms(*, include_low_confidence: bool = False,
 
     excluded = {str(o) for o in exclude_organisations}
     pub = drop(pub["org_group"].isin(excluded), "organisation excluded")
-    label = "RewardBench v1" if names[0] == "rewardbench" else "RewardBench 2"
-    pub = drop(pub[cats].isna().any(axis=1), f"a {label} category is missing")
+    pub = drop(pub[cats].isna().any(axis=1),
+               f"a {BENCHMARK_LABELS[names[0]]} category is missing")
     pub = drop(pub[list(V2_BENCHMARKS)].isna().all(axis=1),
                "the base model has no leaderboard-v2 scores")
     return pub.reset_index(drop=True), dropped
@@ -172,8 +171,7 @@ def public_training_rows(*, include_low_confidence: bool = False,
     for b in names:
         sel = (out["benchmark"] == b).to_numpy()
         out.loc[sel, "score"] = out.loc[sel, list(PUBLIC_BENCHMARKS[b])].mean(axis=1)
-    label = {"rewardbench": "RewardBench v1", "rewardbench2": "RewardBench 2"}
-    out["source"] = [f"public {label[b]} leaderboard (data/public_rm_results.csv)"
+    out["source"] = [f"public {BENCHMARK_LABELS[b]} leaderboard (data/public_rm_results.csv)"
                      for b in out["benchmark"]]
     if names == ["rewardbench"]:
         out = out.drop(columns=["benchmark"])  # the seed schema: v1 is implied

@@ -7,8 +7,14 @@ in [0, 1]; sizes are billions of parameters; pre-training data is trillions of t
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
+    "BENCHMARK_LABELS",
+    "result_benchmark",
     "TARGETS",
     "CATEGORIES",
     "RB2_CATEGORIES",
@@ -42,6 +48,22 @@ RESULT_BENCHMARKS: dict[str, tuple[str, ...]] = {"rewardbench": CATEGORIES,
                                                   "rewardbench2": RB2_CATEGORIES}
 """Benchmarks a results table can hold (``benchmark`` column) and their categories; a table
 without the column is RewardBench v1 (the seed study's benchmark)."""
+
+
+BENCHMARK_LABELS: dict[str, str] = {"rewardbench": "RewardBench v1",
+                                     "rewardbench2": "RewardBench 2"}
+"""How messages and tables name each benchmark."""
+
+
+def result_benchmark(frame: pd.DataFrame) -> pd.Series:
+    """Each row's benchmark: a table without the column, an empty cell (NaN, or "" as a
+    model file stores it) is RewardBench v1."""
+    import pandas as pd  # the schema module itself stays import-light (the CLI reads it)
+
+    if "benchmark" not in frame.columns:
+        return pd.Series(DEFAULT_BENCHMARK, index=frame.index, dtype=object)
+    bench = frame["benchmark"].astype(object)
+    return bench.where(bench.notna() & (bench.astype(str) != ""), DEFAULT_BENCHMARK)
 
 
 def benchmark_categories(benchmark: str) -> tuple[str, ...]:

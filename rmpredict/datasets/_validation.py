@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rmpredict.datasets._schema import (
+    BENCHMARK_LABELS,
     BENCHMARKS,
     DEFAULT_BENCHMARK,
     META_NUMERIC,
@@ -29,6 +30,7 @@ from rmpredict.datasets._schema import (
     V2_BENCHMARKS,
     canonical_column,
     is_datadist_column,
+    result_benchmark,
 )
 from rmpredict.exceptions import (
     DataValidationError,
@@ -190,15 +192,14 @@ def _check_result_categories(frame: pd.DataFrame, problems: list[str], key: list
                          f"(v1) and the RewardBench 2 column(s) {', '.join(only_rb2)} are not "
                          "used; add a 'benchmark' column (rewardbench2 on those rows)")
     # No column is not added: the frame (and its hash) of a v1 table stays as it was.
-    bench = frame["benchmark"] if "benchmark" in frame.columns else \
-        pd.Series(DEFAULT_BENCHMARK, index=frame.index)
+    bench = result_benchmark(frame)
     score = pd.Series(np.nan, index=frame.index)
     for name, cats in RESULT_BENCHMARKS.items():
         rows = (bench == name).to_numpy()
         if not rows.any():
             continue
         missing = [c for c in cats if c not in frame.columns]
-        label = "RewardBench v1" if name == DEFAULT_BENCHMARK else "RewardBench 2"
+        label = BENCHMARK_LABELS[name]
         if missing:
             problems.append(f"missing {label} category column(s) {', '.join(missing)}; its "
                             f"results need {', '.join(cats)} (fractions)")

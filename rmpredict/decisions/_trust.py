@@ -460,9 +460,9 @@ def compute_trust(result: Any, predictor: Any, candidates: Any = None, *,
                                       dtype="boolean")
     fit = _fit_frame(predictor)
     if fit is not None:  # known results of the predicted benchmark only
-        bench = fit["benchmark"].replace("", "rewardbench") if "benchmark" in fit else \
-            pd.Series("rewardbench", index=fit.index)
-        fit = fit[(bench == benchmark).to_numpy()]
+        from rmpredict.datasets._schema import result_benchmark
+
+        fit = fit[(result_benchmark(fit) == benchmark).to_numpy()]
     support: dict[str, int] = {}
     if fit is not None:
         rows["known_result"] = pd.array(np.zeros(n, dtype=bool), dtype="boolean")

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from rmpredict.datasets import CATEGORIES, TARGETS
+from rmpredict.datasets._schema import DEFAULT_BENCHMARK, result_benchmark
 from rmpredict.evaluation import _metrics as metrics
 from rmpredict.evaluation._folds import group_folds
 from rmpredict.exceptions import InvalidParameterError
@@ -369,7 +370,7 @@ def _learnable_rows(est: BaseRMPredictor, train: pd.DataFrame) -> pd.DataFrame:
     fits = getattr(est, "fits_benchmarks", None)
     if fits is None or "benchmark" not in train.columns:
         return train
-    keep = train["benchmark"].fillna("rewardbench").isin(fits).to_numpy()
+    keep = result_benchmark(train).isin(fits).to_numpy()
     return train if keep.all() else mark_validated(train[keep].reset_index(drop=True))
 
 
@@ -378,10 +379,9 @@ def _predict_fold(fitted: BaseRMPredictor, candidates: pd.DataFrame, test: pd.Da
     """Long frame of held-out predictions with per-cell interval hits, CRPS and PIT."""
     from scipy import stats
 
-    if "benchmark" in test.columns:
-        # The metrics are RewardBench v1's; held-out RewardBench 2 rows are left out of them
-        # (benchmarks/bench_public_rb2.py evaluates RewardBench 2), never compared with v1.
-        test = test[test["benchmark"].fillna("rewardbench") == "rewardbench"]
+    # The metrics are RewardBench v1's; held-out RewardBench 2 rows are left out of them
+    # (benchmarks/bench_public_rb2.py evaluates RewardBench 2), never compared with v1.
+    test = test[(result_benchmark(test) == DEFAULT_BENCHMARK).to_numpy()]
     res = fitted.predict(candidates, method="all", ci_prob=ci_prob)
     # Keep only the (model, method) pairs observed in the held-out rows, in their order.
     key = res.index[["model", "method"]].reset_index(drop=True)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from rmpredict.datasets import TARGETS
-from rmpredict.datasets._schema import DEFAULT_BENCHMARK, RESULT_BENCHMARKS, benchmark_targets
+from rmpredict.datasets._schema import DEFAULT_BENCHMARK, RESULT_BENCHMARKS, result_benchmark
 from rmpredict.exceptions import InvalidParameterError, NotFittedError
 from rmpredict.models._params import ParamsMixin
 from rmpredict.models._prediction import PredictionResult, validate_ci_prob
@@ -199,8 +199,7 @@ class BaseRMPredictor(ParamsMixin):
     # -- helpers ---------------------------------------------------------------------------
     def _check_benchmarks(self, frame: pd.DataFrame) -> tuple[str, ...]:
         """Benchmarks of the training rows; a predictor that cannot learn one says so."""
-        bench = frame["benchmark"] if "benchmark" in frame.columns else \
-            pd.Series(DEFAULT_BENCHMARK, index=frame.index)
+        bench = result_benchmark(frame)
         present = [b for b in RESULT_BENCHMARKS if (bench == b).any()]
         other = [b for b in present if b not in self.fits_benchmarks]
         if other:
@@ -221,10 +220,6 @@ class BaseRMPredictor(ParamsMixin):
                 f"The 'benchmark' parameter of {type(self).__name__}.predict must be one of "
                 f"{list(known)} (the benchmarks this model was fitted on). Got "
                 f"{str(benchmark)[:60]!r} instead.{hint}")
-
-    def targets_of(self, benchmark: str = DEFAULT_BENCHMARK) -> tuple[str, ...]:
-        """Prediction targets on ``benchmark``: its categories and ``score``."""
-        return benchmark_targets(benchmark)
 
     def _resolve_method(self, method: str) -> list[str]:
         if method == "all":

@@ -19,14 +19,14 @@ import numpy as np
 import pandas as pd
 
 from rmpredict.datasets import CATEGORIES
-from rmpredict.datasets._schema import DEFAULT_BENCHMARK, RESULT_BENCHMARKS
+from rmpredict.datasets._schema import DEFAULT_BENCHMARK, RESULT_BENCHMARKS, result_benchmark
 from rmpredict.features._design import datadist_columns
 from rmpredict.features._factors import BenchmarkFactorModel
 
 __all__ = ["STAGE_DUMMIES", "ACC_CLIP", "PROMPTS_PER_CATEGORY", "STRUCTURES", "Encoding",
            "ModelFeatures", "TrainingArrays", "build_encoding", "model_features",
            "training_arrays", "logit", "bucket", "measurement_sd", "structure_mask",
-           "active_features", "prompt_counts", "result_benchmark", "PROMPTS_PER_CATEGORY_RB2"]
+           "active_features", "prompt_counts", "PROMPTS_PER_CATEGORY_RB2"]
 
 STAGE_DUMMIES: tuple[str, ...] = ("base", "sft", "dpo", "rlvr")
 """Post-training stages with their own coefficient; ``instruct`` is the reference level."""
@@ -95,13 +95,6 @@ def measurement_sd(acc: np.ndarray, n_prompts: np.ndarray | None = None) -> np.n
     p = np.clip(acc, ACC_CLIP, 1.0 - ACC_CLIP)
     n = prompt_counts() if n_prompts is None else n_prompts
     return 1.0 / np.sqrt(n * p * (1.0 - p))
-
-
-def result_benchmark(frame: pd.DataFrame) -> pd.Series:
-    """Each row's benchmark (a table without the column is RewardBench v1)."""
-    if "benchmark" in frame.columns:
-        return frame["benchmark"].fillna(DEFAULT_BENCHMARK).astype(str)
-    return pd.Series(DEFAULT_BENCHMARK, index=frame.index, dtype=object)
 
 
 def _publisher_key(frame: pd.DataFrame) -> pd.Series:
@@ -342,8 +335,6 @@ def training_arrays(train: pd.DataFrame, enc: Encoding, factor_model: BenchmarkF
             [cells[c] for c in cols]))
         weight[at[sel][:, None], cols] = 1.0
         observed[sel[:, None], cols] = True
-    bench_oh = np.array([[1.0 if b == name else 0.0 for name in enc.benchmarks]
-                         for b, _ in cells])
     pubs = {p: i for i, p in enumerate(enc.publishers)}
     model_pub = np.full(m_pad, p_pad - 1, dtype=np.int64)  # the padding publisher
     model_pub[:n_m] = [pubs[p] for p in feats.publisher]
@@ -373,6 +364,7 @@ def training_arrays(train: pd.DataFrame, enc: Encoding, factor_model: BenchmarkF
         "feature_mask": structure_mask(enc, structure),
     }
     if len(enc.benchmarks) > 1:  # an unused pm.Data would be pruned from the compiled graph
-        data["cell_benchmark_oh"] = bench_oh
+        data["cell_benchmark_oh"] = np.array(
+            [[1.0 if b == name else 0.0 for name in enc.benchmarks] for b, _ in cells])
     data = {key: np.ascontiguousarray(v, dtype=float) for key, v in data.items()}
     return TrainingArrays(feats=feats, n_models=n_m, rows=at, data=data, observed=observed)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rmpredict.datasets._schema import DEFAULT_BENCHMARK, RESULT_BENCHMARKS
+from rmpredict.datasets._schema import DEFAULT_BENCHMARK, RESULT_BENCHMARKS, result_benchmark
 from rmpredict.features._factors import BenchmarkFactorModel
 from rmpredict.models._hier_data import (
     Encoding,
@@ -23,7 +23,6 @@ from rmpredict.models._hier_data import (
     build_encoding,
     model_features,
     prompt_counts,
-    result_benchmark,
     structure_mask,
     training_arrays,
 )

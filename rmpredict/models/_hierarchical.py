@@ -318,7 +318,8 @@ class HierarchicalRMPredictor(BaseRMPredictor):
     def _stacking(self, train: pd.DataFrame,
                   structures: tuple[str, ...]) -> tuple[dict[str, dict[str, float]], dict]:
         """Stacking weights per method from an inner leave-one-publisher-out over ``train``."""
-        from rmpredict.models._hier_data import _publisher_key, result_benchmark
+        from rmpredict.datasets._schema import result_benchmark
+        from rmpredict.models._hier_data import _publisher_key
         from rmpredict.models._stacking import stacking_objective, stacking_weights
 
         methods = sorted(train["method"].unique())
@@ -425,9 +426,8 @@ class HierarchicalRMPredictor(BaseRMPredictor):
             index[["model", "method"]], targets, logit_mean, logit_cov, ci_prob,
             draw_source=draw_source, predictor=self.name,
             provenance=self._provenance(model_id=self.model_id,
-                                        random_seed=int(self.random_seed),
-                                        benchmark=benchmark),
-            notes=notes, benchmark=benchmark)
+                                        random_seed=int(self.random_seed)),
+            notes=notes)
 
     def _joint_draws(self, feats, row_model: np.ndarray, methods: np.ndarray,
                      n_draws: int, benchmark: str = DEFAULT_BENCHMARK) -> np.ndarray:

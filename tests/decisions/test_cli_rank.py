@@ -326,3 +326,12 @@ def test_predict_carries_trust_flags_and_names_methods_without_skill(setup, caps
     assert {"known_result", "observed", "extrapolated", "new_recipe"} <= set(written.columns)
     assert list(written.columns[:8]) == ["model", "method", "target", "mean", "sd", "lower",
                                          "upper", "ci_prob"]
+
+
+def test_cli_benchmark_and_target_choices_follow_the_schema():
+    from rmpredict.cli import _rank
+    from rmpredict.datasets import RESULT_BENCHMARKS
+
+    assert _rank.BENCHMARK_CHOICES == tuple(RESULT_BENCHMARKS)
+    assert set(_rank.TARGET_CHOICES) == {"score", *(c for cats in RESULT_BENCHMARKS.values()
+                                                    for c in cats)}
